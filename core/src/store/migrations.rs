@@ -1,0 +1,50 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Append a new entry to [`MIGRATIONS`] for every schema change; never edit a shipped one.
+//! Each migration runs in its own transaction together with the version bump, so a crash
+//! leaves the database at the previous version or the next, never between.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // v1: the wallet's accounts and the sign-once guard.
+    "CREATE TABLE accounts (
+         account_index INTEGER PRIMARY KEY,
+         account_id    BLOB NOT NULL UNIQUE CHECK (length(account_id) = 32),
+         derivation    TEXT NOT NULL,
+         public_key    BLOB NOT NULL
+     ) STRICT;
+     CREATE TABLE sign_once (
+         account_id   BLOB NOT NULL REFERENCES accounts(account_id),
+         height       INTEGER NOT NULL CHECK (height >= 0),
+         payload_hash BLOB NOT NULL CHECK (length(payload_hash) = 32),
+         payload      BLOB NOT NULL,
+         signature    BLOB NOT NULL,
+         PRIMARY KEY (account_id, height)
+     ) STRICT, WITHOUT ROWID;",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database to [`SCHEMA_VERSION`], refusing databases from a newer build.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as u32 + 1)?;
+        tx.commit()?;
+        log::info!("store: migrated schema to version {}", index + 1);
+    }
+    Ok(())
+}

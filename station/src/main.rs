@@ -1,0 +1,97 @@
+//! `zeropole`: the ZeroPole command line.
+//!
+//! Today: `wallet new` and `wallet restore`. The station, devnet, sim and bench commands
+//! arrive with the network and ledger layers.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use zeropole_core::wallet::{Wallet, WalletError};
+
+#[derive(Parser)]
+#[command(
+    name = "zeropole",
+    version,
+    about = "ZeroPole: a blockchain participant that fits in a phone"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Wallets: Falcon-512 accounts derived from a 24-word phrase.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Create a wallet with a new phrase; prints the account id and the phrase to back up.
+    New {
+        /// The wallet database (created; an existing wallet is never overwritten).
+        #[arg(long, default_value = "zeropole-data/wallet.db")]
+        db: PathBuf,
+    },
+    /// Restore (or reopen) the wallet of a phrase read from standard input.
+    Restore {
+        /// The wallet database (created if absent; must belong to the same phrase if present).
+        #[arg(long, default_value = "zeropole-data/wallet.db")]
+        db: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Wallet(WalletCommand::New { db }) => wallet_new(db),
+        Command::Wallet(WalletCommand::Restore { db }) => wallet_restore(db),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn wallet_new(db: PathBuf) -> Result<(), String> {
+    let wallet = Wallet::create(&db).map_err(|e| match e {
+        WalletError::AlreadyExists(_) => {
+            format!(
+                "{e}\nhint: `zeropole wallet restore --db {}` or choose another --db",
+                db.display()
+            )
+        }
+        other => other.to_string(),
+    })?;
+    println!("account  {}", wallet.account_id());
+    println!("database {}", db.display());
+    println!();
+    println!(
+        "Seed phrase (the only way to restore this account; it is NOT stored in the database):"
+    );
+    println!("  {}", wallet.phrase().as_str());
+    Ok(())
+}
+
+fn wallet_restore(db: PathBuf) -> Result<(), String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Enter the 24-word seed phrase: ");
+        std::io::stderr().flush().map_err(|e| e.to_string())?;
+    }
+    let mut phrase = String::new();
+    stdin
+        .lock()
+        .read_line(&mut phrase)
+        .map_err(|e| format!("cannot read the phrase: {e}"))?;
+    let wallet = Wallet::restore(&db, &phrase).map_err(|e| e.to_string())?;
+    println!("account  {}", wallet.account_id());
+    println!("database {}", db.display());
+    Ok(())
+}
