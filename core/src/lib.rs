@@ -21,7 +21,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod codec;
 pub mod crypto;
+pub mod ledger;
 pub mod store;
 pub mod wallet;
 
