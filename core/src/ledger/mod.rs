@@ -7,3 +7,9 @@
 mod block;
 
 pub use block::{Block, BlockBody, DmappId, Op, BLOCK_VERSION, MAX_BLOCK_LEN, MAX_MEMO_LEN};
+
+mod validate;
+
+pub use validate::{
+    validate_next, validate_open, AccountState, CertifiedSend, EpochRules, ValidationError,
+};
