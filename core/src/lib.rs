@@ -24,6 +24,7 @@
 pub mod codec;
 pub mod crypto;
 pub mod ledger;
+pub mod poc;
 pub mod store;
 pub mod wallet;
 
