@@ -23,8 +23,11 @@
 
 pub mod codec;
 pub mod crypto;
+pub mod dmapp;
+pub mod genesis;
 pub mod ledger;
 pub mod poc;
+pub mod sim;
 pub mod store;
 pub mod wallet;
 

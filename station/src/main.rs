@@ -1,7 +1,7 @@
 //! `zeropole`: the ZeroPole command line.
 //!
-//! Today: `wallet new` and `wallet restore`. The station, devnet, sim and bench commands
-//! arrive with the network and ledger layers.
+//! Today: `wallet new`, `wallet restore` and `sim`. The station, devnet and bench
+//! commands arrive with the network layer.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use zeropole_core::wallet::{Wallet, WalletError};
+
+mod sim;
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +28,8 @@ enum Command {
     /// Wallets: Falcon-512 accounts derived from a 24-word phrase.
     #[command(subcommand)]
     Wallet(WalletCommand),
+    /// Deterministic simulation of the ledger and POC with faults and byzantine actors.
+    Sim(sim::SimArgs),
 }
 
 #[derive(Subcommand)]
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Wallet(WalletCommand::New { db }) => wallet_new(db),
         Command::Wallet(WalletCommand::Restore { db }) => wallet_restore(db),
+        Command::Sim(args) => return sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

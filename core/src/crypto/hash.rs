@@ -15,6 +15,14 @@ pub enum Domain {
     PeerRecord,
     /// Sign-once guard records (hash of the payload signed at a height).
     SignOnce,
+    /// Witness admission certificates, signed by an admission authority.
+    Admission,
+    /// dmapp manifests, signed by a review authority.
+    DmappManifest,
+    /// dmapp revocations, signed by a review authority.
+    DmappRevocation,
+    /// Equivocation proofs.
+    Equivocation,
 }
 
 impl Domain {
@@ -25,6 +33,10 @@ impl Domain {
             Domain::Attest => "zeropole/attest/v1",
             Domain::PeerRecord => "zeropole/peer-record/v1",
             Domain::SignOnce => "zeropole/sign-once/v1",
+            Domain::Admission => "zeropole/admission/v1",
+            Domain::DmappManifest => "zeropole/dmapp-manifest/v1",
+            Domain::DmappRevocation => "zeropole/dmapp-revocation/v1",
+            Domain::Equivocation => "zeropole/equivocation/v1",
         }
     }
 }

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use fn_dsa::SigningKey512;
 use rand_core::OsRng;
+use zeroize::Zeroizing;
 
 use super::{CryptoError, Domain, FnDsa512};
 
@@ -173,6 +174,22 @@ impl FromStr for AccountId {
 pub struct KeyPair {
     public: PublicKey,
     secret: Box<SigningKey512>,
+    /// The encoded secret key (zeroized on drop), kept so a key pair can be cloned by
+    /// decoding (cheap) instead of regenerating (milliseconds).
+    encoded_secret: Zeroizing<Vec<u8>>,
+}
+
+impl Clone for KeyPair {
+    fn clone(&self) -> Self {
+        // The bytes decoded successfully when this pair was made, so they decode again.
+        let secret = FnDsa512::decode_signing_key(&self.encoded_secret)
+            .unwrap_or_else(|_| unreachable!("a key pair's own secret key decodes"));
+        KeyPair {
+            public: self.public.clone(),
+            secret,
+            encoded_secret: self.encoded_secret.clone(),
+        }
+    }
 }
 
 impl KeyPair {
@@ -186,6 +203,7 @@ impl KeyPair {
                 bytes: public_bytes,
             },
             secret,
+            encoded_secret: secret_bytes,
         })
     }
 

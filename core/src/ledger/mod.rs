@@ -11,5 +11,6 @@ pub use block::{Block, BlockBody, DmappId, Op, BLOCK_VERSION, MAX_BLOCK_LEN, MAX
 mod validate;
 
 pub use validate::{
-    validate_next, validate_open, AccountState, CertifiedSend, EpochRules, ValidationError,
+    apply_certified, state_from_open, validate_next, validate_open, AccountState, CertifiedSend,
+    EpochRules, ValidationError,
 };

@@ -213,15 +213,7 @@ pub fn validate_open(block: &Block, rules: &EpochRules) -> Result<AccountState, 
     if body.balance != 0 {
         return Err(ValidationError::OpenWithBalance(body.balance));
     }
-    Ok(AccountState {
-        public_key: public_key.clone(),
-        head_height: 0,
-        head_hash: block.hash(),
-        balance: 0,
-        last_timestamp_ms: body.timestamp_ms,
-        last_sent_to: BTreeMap::new(),
-        recv_cursor: BTreeMap::new(),
-    })
+    state_from_open(block).ok_or(ValidationError::MisplacedOpen)
 }
 
 /// Validates the block after `state`'s head and returns the state it leads to.
@@ -260,7 +252,6 @@ pub fn validate_next(
             found: body.timestamp_ms,
         });
     }
-    let mut next = state.clone();
     match &body.op {
         Op::Open { .. } => return Err(ValidationError::MisplacedOpen),
         Op::Send {
@@ -294,7 +285,6 @@ pub fn validate_next(
                         amount: *amount,
                     })?;
             check_balance(balance, body.balance)?;
-            next.last_sent_to.insert(*to, body.height);
         }
         Op::Receive {
             from,
@@ -325,6 +315,25 @@ pub fn validate_next(
                 .checked_add(*amount)
                 .ok_or(ValidationError::Overflow)?;
             check_balance(balance, body.balance)?;
+        }
+    }
+    Ok(apply_certified(state, block))
+}
+
+/// The state after `block`, which extends `state`'s head and is already valid or certified
+/// (final: `q` members validated it). Only the transition, no checks: this is how a
+/// lagging member adopts certified blocks, and the last step of [`validate_next`].
+pub fn apply_certified(state: &AccountState, block: &Block) -> AccountState {
+    let body = &block.body;
+    let mut next = state.clone();
+    match &body.op {
+        Op::Open { public_key } => next.public_key = public_key.clone(),
+        Op::Send { to, .. } => {
+            next.last_sent_to.insert(*to, body.height);
+        }
+        Op::Receive {
+            from, send_height, ..
+        } => {
             next.recv_cursor.insert(*from, *send_height);
         }
     }
@@ -332,7 +341,23 @@ pub fn validate_next(
     next.head_hash = block.hash();
     next.balance = body.balance;
     next.last_timestamp_ms = body.timestamp_ms;
-    Ok(next)
+    next
+}
+
+/// The first state of an account from its (valid or certified) `Open` block.
+pub fn state_from_open(block: &Block) -> Option<AccountState> {
+    match &block.body.op {
+        Op::Open { public_key } if block.body.height == 0 => Some(AccountState {
+            public_key: public_key.clone(),
+            head_height: 0,
+            head_hash: block.hash(),
+            balance: block.body.balance,
+            last_timestamp_ms: block.body.timestamp_ms,
+            last_sent_to: BTreeMap::new(),
+            recv_cursor: BTreeMap::new(),
+        }),
+        _ => None,
+    }
 }
 
 fn check_common(block: &Block, rules: &EpochRules, key: &PublicKey) -> Result<(), ValidationError> {

@@ -1,10 +1,26 @@
 //! POC — proof of consistency (DESIGN.md §4).
 //!
-//! This increment holds committee sizing and selection. Attestations, certificates,
-//! pending receivables, equivocation proofs and epochs build on it.
+//! Committee sizing and selection, attestations and certificates, the witness state
+//! machine (locks, pending receivables, equivocation proofs) and its durable store.
+//! Epoch transitions and handover are not implemented yet.
 
+mod attestation;
 mod committee;
+mod epoch;
+mod equivocation;
+mod store;
+mod witness;
 
+pub use attestation::{
+    Attestation, Certificate, CertificateError, Statement, ATTESTATION_VERSION, MAX_COMMITTEE,
+};
 pub use committee::{
     committee_size, failure_probability, quorum, security_bits, select_committee, WitnessId,
+};
+pub use epoch::{Epoch, Witness};
+pub use equivocation::EquivocationProof;
+pub use store::{CertifiedAccount, MemoryWitnessStore, WitnessStore};
+pub use witness::{
+    AttestReply, AttestRequest, CertificateOutcome, PendingEntry, WitnessNode,
+    MAX_PENDING_PER_RECIPIENT,
 };

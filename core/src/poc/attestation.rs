@@ -1,0 +1,301 @@
+//! Attestations and certificates (DESIGN.md §4).
+//!
+//! An attestation is a committee member's signature over `(e, account, height, block
+//! hash)` under `zeropole/attest/v1`. A certificate is the block, a signer bitmap over the
+//! account's committee (nearest first) and the signers' signatures in committee order; it
+//! is valid with ≥ q of them, and anyone holding `W_e` can check it.
+
+use thiserror::Error;
+
+use super::{Epoch, Witness, WitnessId};
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::crypto::{AccountId, CryptoError, Domain, Hash, KeyPair, Signature};
+use crate::ledger::Block;
+
+/// Format version of attestations and certificates.
+pub const ATTESTATION_VERSION: u8 = 1;
+/// Largest committee a certificate may describe.
+pub const MAX_COMMITTEE: usize = 1024;
+const MAX_SIGNATURE_LEN: usize = 1024;
+
+/// What a witness signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Statement {
+    /// The epoch the attestation is given in.
+    pub epoch: u64,
+    /// The account.
+    pub account: AccountId,
+    /// The height.
+    pub height: u64,
+    /// The block's hash.
+    pub block_hash: Hash,
+}
+
+impl Statement {
+    /// The statement a block at `epoch` yields.
+    pub fn for_block(epoch: u64, block: &Block) -> Self {
+        Statement {
+            epoch,
+            account: block.body.account,
+            height: block.body.height,
+            block_hash: block.hash(),
+        }
+    }
+
+    /// Canonical encoding (what is signed).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(ATTESTATION_VERSION)
+            .u64(self.epoch)
+            .fixed(&self.account.0)
+            .u64(self.height)
+            .fixed(&self.block_hash.0);
+        w.finish()
+    }
+}
+
+/// One witness's attestation of a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attestation {
+    /// What is attested.
+    pub statement: Statement,
+    /// Who attests.
+    pub witness: WitnessId,
+    /// The witness's signature over the encoded statement.
+    pub signature: Signature,
+}
+
+impl Attestation {
+    /// Signs `statement` as `witness`.
+    pub fn sign(
+        statement: Statement,
+        witness: WitnessId,
+        keys: &mut KeyPair,
+    ) -> Result<Self, CryptoError> {
+        let signature = keys.sign(Domain::Attest, &statement.encode())?;
+        Ok(Attestation {
+            statement,
+            witness,
+            signature,
+        })
+    }
+
+    /// Whether `witness` (the attester's registered key) made this signature.
+    pub fn verify(&self, witness: &Witness) -> bool {
+        witness.id == self.witness
+            && witness
+                .public_key
+                .verify(Domain::Attest, &self.statement.encode(), &self.signature)
+    }
+}
+
+/// Why a certificate is not valid.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CertificateError {
+    /// Issued in another epoch than the one it is checked against.
+    #[error("the certificate is from epoch {found}, checked against epoch {expected}")]
+    WrongEpoch {
+        /// The epoch checked against.
+        expected: u64,
+        /// The certificate's epoch.
+        found: u64,
+    },
+    /// The bitmap does not fit the committee.
+    #[error("the signer bitmap does not match a committee of {0}")]
+    BadBitmap(usize),
+    /// Fewer signatures than the bitmap names.
+    #[error("the bitmap names {named} signers but {present} signatures are present")]
+    SignatureCount {
+        /// Signers named by the bitmap.
+        named: usize,
+        /// Signatures carried.
+        present: usize,
+    },
+    /// Not enough signers.
+    #[error("{signers} signers, a quorum is {quorum}")]
+    NoQuorum {
+        /// Signers present.
+        signers: usize,
+        /// Quorum needed.
+        quorum: usize,
+    },
+    /// A signature does not verify.
+    #[error("the signature of committee member {0} does not verify")]
+    BadSignature(usize),
+}
+
+/// A certified block: final.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// The certified block.
+    pub block: Block,
+    /// The epoch of the attestations.
+    pub epoch: u64,
+    /// Bit `i` (LSB first in byte `i / 8`) set iff committee member `i` signed.
+    pub signers: Vec<u8>,
+    /// The signers' signatures, in committee order.
+    pub signatures: Vec<Signature>,
+}
+
+impl Certificate {
+    /// Assembles a certificate from attestations of `block` (any order, duplicates and
+    /// strangers ignored). It is not checked here: call [`verify`](Self::verify).
+    pub fn assemble(block: Block, epoch: &Epoch, attestations: &[Attestation]) -> Self {
+        let committee = epoch.committee(&block.body.account);
+        let statement = Statement::for_block(epoch.number(), &block);
+        let mut signers = vec![0u8; committee.len().div_ceil(8)];
+        let mut signatures = Vec::new();
+        for (i, member) in committee.iter().enumerate() {
+            if let Some(a) = attestations
+                .iter()
+                .find(|a| a.witness == *member && a.statement == statement)
+            {
+                signers[i / 8] |= 1 << (i % 8);
+                signatures.push(a.signature.clone());
+            }
+        }
+        Certificate {
+            block,
+            epoch: epoch.number(),
+            signers,
+            signatures,
+        }
+    }
+
+    /// Number of signers the bitmap names.
+    pub fn signer_count(&self) -> usize {
+        self.signers.iter().map(|b| b.count_ones() as usize).sum()
+    }
+
+    /// The committee members (ids) that signed, given the epoch.
+    pub fn signer_ids(&self, epoch: &Epoch) -> Vec<WitnessId> {
+        epoch
+            .committee(&self.block.body.account)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                self.signers
+                    .get(i / 8)
+                    .is_some_and(|b| b & (1 << (i % 8)) != 0)
+            })
+            .map(|(_, w)| w)
+            .collect()
+    }
+
+    /// Checks the certificate against the epoch's witness set: right epoch, a well-formed
+    /// bitmap over the account's committee, ≥ q signers, every signature valid.
+    pub fn verify(&self, epoch: &Epoch) -> Result<(), CertificateError> {
+        if self.epoch != epoch.number() {
+            return Err(CertificateError::WrongEpoch {
+                expected: epoch.number(),
+                found: self.epoch,
+            });
+        }
+        let committee = epoch.committee(&self.block.body.account);
+        if self.signers.len() != committee.len().div_ceil(8)
+            || (committee.len() % 8 != 0
+                && self
+                    .signers
+                    .last()
+                    .is_some_and(|b| b >> (committee.len() % 8) != 0))
+        {
+            return Err(CertificateError::BadBitmap(committee.len()));
+        }
+        let named = self.signer_count();
+        if named != self.signatures.len() {
+            return Err(CertificateError::SignatureCount {
+                named,
+                present: self.signatures.len(),
+            });
+        }
+        let quorum = epoch.quorum();
+        if named < quorum {
+            return Err(CertificateError::NoQuorum {
+                signers: named,
+                quorum,
+            });
+        }
+        let message = Statement::for_block(self.epoch, &self.block).encode();
+        let mut signatures = self.signatures.iter();
+        for (i, member) in committee.iter().enumerate() {
+            if self.signers[i / 8] & (1 << (i % 8)) == 0 {
+                continue;
+            }
+            let (Some(signature), Some(witness)) = (signatures.next(), epoch.witness(member))
+            else {
+                return Err(CertificateError::BadSignature(i));
+            };
+            if !witness
+                .public_key
+                .verify(Domain::Attest, &message, signature)
+            {
+                return Err(CertificateError::BadSignature(i));
+            }
+        }
+        Ok(())
+    }
+
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(ATTESTATION_VERSION)
+            .bytes(&self.block.encode())
+            .u64(self.epoch)
+            .bytes(&self.signers);
+        w.u32(self.signatures.len() as u32);
+        for s in &self.signatures {
+            w.bytes(&s.to_bytes());
+        }
+        w.finish()
+    }
+
+    /// Decodes one certificate (structure only; call [`verify`](Self::verify)).
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8("certificate version")?;
+        if version != ATTESTATION_VERSION {
+            return Err(DecodeError::UnsupportedVersion {
+                what: "certificate",
+                version,
+            });
+        }
+        let block = Block::decode(r.bytes("block", crate::ledger::MAX_BLOCK_LEN)?)?;
+        let epoch = r.u64("epoch")?;
+        let signers = r.bytes("signers", MAX_COMMITTEE / 8)?.to_vec();
+        let count = r.u32("signature count")? as usize;
+        if count > MAX_COMMITTEE {
+            return Err(DecodeError::TooLong {
+                field: "signatures",
+                len: count,
+                max: MAX_COMMITTEE,
+            });
+        }
+        let mut signatures = Vec::with_capacity(count);
+        for _ in 0..count {
+            let s =
+                Signature::from_bytes(r.bytes("signature", MAX_SIGNATURE_LEN)?).map_err(|e| {
+                    DecodeError::Invalid {
+                        field: "signature",
+                        reason: e.to_string(),
+                    }
+                })?;
+            signatures.push(s);
+        }
+        r.finish()?;
+        Ok(Certificate {
+            block,
+            epoch,
+            signers,
+            signatures,
+        })
+    }
+
+    /// The certified block's hash.
+    pub fn block_hash(&self) -> Hash {
+        self.block.hash()
+    }
+}
+
+#[cfg(test)]
+#[path = "attestation_tests.rs"]
+mod tests;

@@ -1,0 +1,76 @@
+//! An epoch as the POC layer sees it: the witness set `W_e`, the seed `seed_e`, the
+//! committee size `n` and the validation rules of `R_e` (DESIGN.md §4). Genesis is epoch 0.
+
+use std::collections::BTreeMap;
+
+use super::{quorum, select_committee, WitnessId};
+use crate::crypto::{AccountId, PublicKey};
+use crate::ledger::EpochRules;
+
+/// An admitted witness: its id and its (device-generated) Falcon key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    /// `BLAKE3(witness key ‖ admission certificate)`.
+    pub id: WitnessId,
+    /// The key its attestations are signed with.
+    pub public_key: PublicKey,
+}
+
+/// The epoch record's content that witnesses and verifiers need.
+#[derive(Debug, Clone)]
+pub struct Epoch {
+    /// Validation rules (epoch number, min_amount, dmapp registry).
+    pub rules: EpochRules,
+    /// `seed_e`: committee positions depend on it.
+    pub seed: [u8; 32],
+    /// Committee size `n`.
+    pub n: usize,
+    witnesses: BTreeMap<WitnessId, Witness>,
+    ids: Vec<WitnessId>,
+}
+
+impl Epoch {
+    /// An epoch over `witnesses` (duplicates by id collapse to one).
+    pub fn new(rules: EpochRules, seed: [u8; 32], n: usize, witnesses: Vec<Witness>) -> Self {
+        let witnesses: BTreeMap<WitnessId, Witness> =
+            witnesses.into_iter().map(|w| (w.id, w)).collect();
+        let ids = witnesses.keys().copied().collect();
+        Epoch {
+            rules,
+            seed,
+            n,
+            witnesses,
+            ids,
+        }
+    }
+
+    /// The epoch number.
+    pub fn number(&self) -> u64 {
+        self.rules.epoch
+    }
+
+    /// Every witness of `W_e`, ordered by id.
+    pub fn witnesses(&self) -> impl Iterator<Item = &Witness> {
+        self.witnesses.values()
+    }
+
+    /// A witness by id.
+    pub fn witness(&self, id: &WitnessId) -> Option<&Witness> {
+        self.witnesses.get(id)
+    }
+
+    /// The committee of `account`: `min(n, |W_e|)` witness ids, nearest first.
+    pub fn committee(&self, account: &AccountId) -> Vec<WitnessId> {
+        select_committee(&self.ids, account, &self.seed, self.n)
+    }
+
+    /// The size of `account`'s committee (`n`, or `|W_e|` in FastPay mode).
+    pub fn committee_len(&self) -> usize {
+        self.n.min(self.ids.len())
+    }
+
+    /// Attestations a certificate needs: `q = n − f` of the actual committee size.
+    pub fn quorum(&self) -> usize {
+        quorum(self.committee_len()).1
+    }
+}

@@ -1,0 +1,135 @@
+//! The invariants, checked after every step of a run (DESIGN.md §3–§4):
+//! 1. never two certifiable blocks at one `(account, height)` — counted over *every*
+//!    attestation any witness produced, honest or byzantine, not just over the
+//!    certificates someone happened to assemble;
+//! 2. total supply is conserved: certified balances plus certified-but-unreceived sends
+//!    equal the genesis supply;
+//! 3. no send is received twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::crypto::{AccountId, Hash};
+use crate::ledger::Op;
+use crate::poc::{Attestation, Certificate, WitnessId};
+
+/// A broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation(pub String);
+
+/// Tracks what the run produced and checks the invariants incrementally.
+pub struct Checker {
+    quorum: usize,
+    supply: u128,
+    genesis: BTreeMap<AccountId, u64>,
+    attesters: BTreeMap<(AccountId, u64), BTreeMap<Hash, BTreeSet<WitnessId>>>,
+    certified: BTreeMap<(AccountId, u64), Certificate>,
+    claimed: BTreeMap<(AccountId, u64), AccountId>,
+    /// Per account: height and balance of its highest certified block.
+    heads: BTreeMap<AccountId, (u64, u64)>,
+    balances: u128,
+    unreceived: u128,
+}
+
+impl Checker {
+    /// A checker for a network with these genesis balances and quorum.
+    pub fn new(genesis: BTreeMap<AccountId, u64>, quorum: usize) -> Self {
+        let supply = genesis.values().map(|v| *v as u128).sum();
+        Checker {
+            quorum,
+            supply,
+            genesis,
+            attesters: BTreeMap::new(),
+            certified: BTreeMap::new(),
+            claimed: BTreeMap::new(),
+            heads: BTreeMap::new(),
+            balances: supply,
+            unreceived: 0,
+        }
+    }
+
+    /// Records an attestation some witness released.
+    pub fn attestation(&mut self, a: &Attestation) -> Result<(), Violation> {
+        let s = &a.statement;
+        let by_hash = self.attesters.entry((s.account, s.height)).or_default();
+        by_hash.entry(s.block_hash).or_default().insert(a.witness);
+        let certifiable = by_hash.values().filter(|w| w.len() >= self.quorum).count();
+        if certifiable > 1 {
+            return Err(Violation(format!(
+                "two different blocks at account {} height {} each have ≥ q = {} attestations",
+                s.account, s.height, self.quorum
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records a certificate someone assembled (already verified by them).
+    pub fn certificate(&mut self, cert: &Certificate) -> Result<(), Violation> {
+        let key = (cert.block.body.account, cert.block.body.height);
+        if let Some(existing) = self.certified.get(&key) {
+            if existing.block_hash() != cert.block_hash() {
+                return Err(Violation(format!(
+                    "two certified blocks at account {} height {}",
+                    key.0, key.1
+                )));
+            }
+            return Ok(());
+        }
+        match &cert.block.body.op {
+            Op::Receive {
+                from,
+                send_height,
+                amount,
+                ..
+            } => {
+                if let Some(first) = self.claimed.insert((*from, *send_height), key.0) {
+                    return Err(Violation(format!(
+                        "send {}@{} received twice (by {} and {})",
+                        from, send_height, first, key.0
+                    )));
+                }
+                if !self.certified.contains_key(&(*from, *send_height)) {
+                    return Err(Violation(format!(
+                        "a receive claims {from}@{send_height}, which is not certified"
+                    )));
+                }
+                self.unreceived = self.unreceived.saturating_sub(*amount as u128);
+            }
+            Op::Send { amount, .. } => self.unreceived += *amount as u128,
+            Op::Open { .. } => {}
+        }
+        // The account's balance is that of its highest certified block.
+        let (old_height, old_balance) = self
+            .heads
+            .get(&key.0)
+            .copied()
+            .unwrap_or((0, self.genesis.get(&key.0).copied().unwrap_or(0)));
+        if key.1 >= old_height {
+            self.balances = self.balances - old_balance as u128 + cert.block.body.balance as u128;
+            self.heads.insert(key.0, (key.1, cert.block.body.balance));
+        }
+        self.certified.insert(key, cert.clone());
+        if self.balances + self.unreceived != self.supply {
+            return Err(Violation(format!(
+                "supply not conserved: balances {} + unreceived sends {} ≠ genesis {}",
+                self.balances, self.unreceived, self.supply
+            )));
+        }
+        Ok(())
+    }
+
+    /// Certified sends to `recipient` not yet received.
+    pub fn unreceived_to(&self, recipient: &AccountId) -> usize {
+        self.certified
+            .iter()
+            .filter(|((from, h), c)| {
+                matches!(&c.block.body.op, Op::Send { to, .. } if to == recipient)
+                    && !self.claimed.contains_key(&(*from, *h))
+            })
+            .count()
+    }
+
+    /// Certificates recorded.
+    pub fn certificates(&self) -> usize {
+        self.certified.len()
+    }
+}

@@ -1,0 +1,487 @@
+//! A deterministic simulator: one seed gives one exact run (DESIGN.md §1, §4).
+//!
+//! It drives the real sans-IO state machines — [`crate::poc::WitnessNode`] and simulated
+//! wallets ([`owner`]) — over a simulated network with message loss, delay, reordering,
+//! partitions, witness crash-restart (state reloaded from the durable store only),
+//! byzantine witnesses that sign anything (at most `f` per committee) and owners that
+//! equivocate. After every delivered message it checks the safety invariants of
+//! [`checker`]; after the faults stop (the network heals) it checks liveness: every honest
+//! wallet's transfers are certified and every certified send to an honest wallet is
+//! received.
+//!
+//! ```
+//! use zeropole_core::sim::{run, SimConfig};
+//! let report = run(&SimConfig { seed: 7, ..SimConfig::small() }).expect("invariants hold");
+//! assert!(report.certificates > 0);
+//! ```
+
+pub mod checker;
+pub mod network;
+pub mod owner;
+mod rng;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, OnceLock};
+
+use checker::{Checker, Violation};
+use network::{Faults, Msg, Network, NodeId};
+use owner::{Directory, Owner, OwnerKind};
+pub use rng::SimRng;
+
+use crate::crypto::{hash_tagged, AccountId, Domain, KeyPair};
+use crate::ledger::{AccountState, EpochRules};
+use crate::poc::{
+    quorum, AttestReply, Attestation, CertificateOutcome, Epoch, MemoryWitnessStore, Statement,
+    Witness, WitnessId, WitnessNode,
+};
+
+/// Parameters of one run.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The seed: everything else random derives from it.
+    pub seed: u64,
+    /// Witnesses in `W_0`.
+    pub witnesses: usize,
+    /// Byzantine witnesses wanted (placed so no committee exceeds `f`; fewer if impossible).
+    pub byzantine: usize,
+    /// Place byzantine witnesses without the `f`-per-committee limit: outside the protocol's
+    /// assumption, so safety may break (the checker must then say so).
+    pub unlimited_byzantine: bool,
+    /// Wallets.
+    pub owners: usize,
+    /// Wallets that equivocate once.
+    pub equivocators: usize,
+    /// Committee size `n`.
+    pub n: usize,
+    /// Transfers each wallet starts.
+    pub transfers_per_owner: u32,
+    /// Genesis balance of each wallet.
+    pub funds: u64,
+    /// Message loss probability while faults are on.
+    pub loss: f64,
+    /// Largest message delay in ticks.
+    pub max_delay: u64,
+    /// Per-tick probability that some honest witness crashes (faults on).
+    pub crash_probability: f64,
+    /// Per-tick probability that a partition starts (faults on).
+    pub partition_probability: f64,
+    /// Ticks with faults; afterwards the network heals and crashed witnesses restart.
+    pub chaos_ticks: u64,
+    /// Deadline: liveness must be reached by then.
+    pub max_ticks: u64,
+}
+
+impl SimConfig {
+    /// A small, fast configuration with every fault enabled (what CI runs per seed).
+    pub fn small() -> Self {
+        SimConfig {
+            seed: 0,
+            witnesses: 24,
+            byzantine: 4,
+            unlimited_byzantine: false,
+            owners: 10,
+            equivocators: 1,
+            n: 7,
+            transfers_per_owner: 2,
+            funds: 1_000_000,
+            loss: 0.05,
+            max_delay: 20,
+            crash_probability: 0.02,
+            partition_probability: 0.01,
+            chaos_ticks: 400,
+            max_ticks: 20_000,
+        }
+    }
+}
+
+/// What a successful run measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimReport {
+    /// The seed.
+    pub seed: u64,
+    /// Ticks until quiescence.
+    pub ticks: u64,
+    /// Certified blocks.
+    pub certificates: usize,
+    /// Messages handed to the network.
+    pub messages: u64,
+    /// Messages lost.
+    pub dropped: u64,
+    /// Byzantine witnesses placed.
+    pub byzantine: usize,
+    /// Accounts frozen by equivocation proofs.
+    pub frozen: usize,
+    /// Witness crashes.
+    pub crashes: u64,
+    /// Attestations signed by witnesses (honest and byzantine).
+    pub attestations: u64,
+}
+
+/// Why a run failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimFailure {
+    /// A safety invariant broke.
+    Safety {
+        /// The seed to replay.
+        seed: u64,
+        /// The tick.
+        tick: u64,
+        /// What broke.
+        violation: String,
+    },
+    /// Liveness was not reached by the deadline.
+    Liveness {
+        /// The seed to replay.
+        seed: u64,
+        /// What was still outstanding.
+        detail: String,
+    },
+}
+
+impl std::fmt::Display for SimFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimFailure::Safety {
+                seed,
+                tick,
+                violation,
+            } => write!(f, "SAFETY seed={seed} tick={tick}: {violation}"),
+            SimFailure::Liveness { seed, detail } => write!(f, "LIVENESS seed={seed}: {detail}"),
+        }
+    }
+}
+
+/// A deterministic key for simulated participant `index` (cached across runs: Falcon
+/// key generation costs milliseconds, cloning microseconds).
+pub fn sim_key(index: usize) -> KeyPair {
+    static POOL: OnceLock<Mutex<Vec<KeyPair>>> = OnceLock::new();
+    let pool = POOL.get_or_init(|| Mutex::new(Vec::new()));
+    let mut keys = pool.lock().unwrap_or_else(|p| p.into_inner());
+    while keys.len() <= index {
+        let seed = blake3::derive_key("zeropole/sim/key/v1", &(keys.len() as u64).to_be_bytes());
+        keys.push(
+            KeyPair::from_seed(&seed)
+                .unwrap_or_else(|_| unreachable!("derived seeds give valid keys")),
+        );
+    }
+    keys[index].clone()
+}
+
+/// The genesis state of a wallet holding `funds`.
+pub fn genesis_state(keys: &KeyPair, funds: u64) -> AccountState {
+    let pk = keys.public_key();
+    AccountState {
+        public_key: pk.clone(),
+        head_height: 0,
+        head_hash: hash_tagged(Domain::Block, &pk.to_bytes()),
+        balance: funds,
+        last_timestamp_ms: 0,
+        last_sent_to: BTreeMap::new(),
+        recv_cursor: BTreeMap::new(),
+    }
+}
+
+enum Slot {
+    Up(Box<WitnessNode<MemoryWitnessStore>>),
+    Down {
+        store: MemoryWitnessStore,
+        until: u64,
+    },
+}
+
+/// Runs one simulation.
+pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
+    let mut rng = SimRng::new(config.seed);
+    let rules = EpochRules {
+        epoch: 0,
+        min_amount: 10,
+        dmapps: BTreeSet::new(),
+    };
+
+    // Witnesses: keys from the pool (indices 0..W), ids bound to their keys.
+    let witness_keys: Vec<KeyPair> = (0..config.witnesses).map(sim_key).collect();
+    let witnesses: Vec<Witness> = witness_keys
+        .iter()
+        .map(|k| Witness {
+            id: WitnessId(blake3::derive_key(
+                "zeropole/sim/witness-id/v1",
+                &k.public_key().to_bytes(),
+            )),
+            public_key: k.public_key().clone(),
+        })
+        .collect();
+    let epoch = Epoch::new(rules, rng.bytes32(), config.n, witnesses.clone());
+    let (f, q) = quorum(epoch.committee_len());
+
+    // Wallets: keys after the witnesses'.
+    let mut dir = Directory::default();
+    for (i, w) in witnesses.iter().enumerate() {
+        dir.add_witness(w.id, i);
+    }
+    let mut owners: Vec<Owner> = (0..config.owners)
+        .map(|i| {
+            let keys = sim_key(config.witnesses + i);
+            let kind = if i < config.equivocators {
+                OwnerKind::Equivocator
+            } else {
+                OwnerKind::Honest
+            };
+            let state = genesis_state(&keys, config.funds);
+            Owner::new(i, kind, keys, state, config.transfers_per_owner)
+        })
+        .collect();
+    for o in &owners {
+        dir.add_owner(o.account, o.index);
+    }
+    let genesis: Vec<(AccountId, AccountState)> = owners
+        .iter()
+        .map(|o| (o.account, o.state.clone()))
+        .collect();
+
+    // Byzantine witnesses: as many as wanted while no wallet's committee exceeds f.
+    let committees: Vec<Vec<WitnessId>> =
+        owners.iter().map(|o| epoch.committee(&o.account)).collect();
+    let mut byzantine: BTreeSet<usize> = BTreeSet::new();
+    let mut order: Vec<usize> = (0..config.witnesses).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for i in order {
+        if byzantine.len() >= config.byzantine {
+            break;
+        }
+        let id = witnesses[i].id;
+        let fits = config.unlimited_byzantine
+            || committees.iter().all(|c| {
+                !c.contains(&id)
+                    || c.iter()
+                        .filter(|w| byzantine.iter().any(|b| witnesses[*b].id == **w))
+                        .count()
+                        < f
+            });
+        if fits {
+            byzantine.insert(i);
+        }
+    }
+
+    let mut slots: Vec<Option<Slot>> = Vec::with_capacity(config.witnesses);
+    for (i, w) in witnesses.iter().enumerate() {
+        if byzantine.contains(&i) {
+            slots.push(None);
+            continue;
+        }
+        let node = WitnessNode::start(
+            w.clone(),
+            witness_keys[i].clone(),
+            epoch.clone(),
+            MemoryWitnessStore::default(),
+            &genesis,
+        )
+        .map_err(|e| SimFailure::Safety {
+            seed: config.seed,
+            tick: 0,
+            violation: e.to_string(),
+        })?;
+        slots.push(Some(Slot::Up(Box::new(node))));
+    }
+    let mut byzantine_keys: BTreeMap<usize, KeyPair> = byzantine
+        .iter()
+        .map(|i| (*i, witness_keys[*i].clone()))
+        .collect();
+
+    let mut checker = Checker::new(genesis.iter().map(|(a, s)| (*a, s.balance)).collect(), q);
+    let mut net = Network::new();
+    let mut faults = Faults {
+        loss: config.loss,
+        max_delay: config.max_delay,
+    };
+    let mut isolated_until: BTreeMap<NodeId, u64> = BTreeMap::new();
+    let (mut crashes, mut attestations) = (0u64, 0u64);
+    let safety = |tick: u64, v: Violation| SimFailure::Safety {
+        seed: config.seed,
+        tick,
+        violation: v.0,
+    };
+    let mut out: Vec<(NodeId, Msg)> = Vec::new();
+
+    let mut tick = 0u64;
+    while tick < config.max_ticks {
+        // Faults, then healing.
+        if tick < config.chaos_ticks {
+            if rng.chance(config.crash_probability) {
+                let i = rng.below(config.witnesses as u64) as usize;
+                if let Some(Slot::Up(_)) = &slots[i] {
+                    if let Some(Slot::Up(node)) = slots[i].take() {
+                        crashes += 1;
+                        slots[i] = Some(Slot::Down {
+                            store: node.into_store(),
+                            until: tick + 20 + rng.below(100),
+                        });
+                    }
+                }
+            }
+            if rng.chance(config.partition_probability) {
+                let until = tick + 20 + rng.below(100);
+                for _ in 0..1 + rng.below(4) {
+                    let node = if rng.chance(0.5) {
+                        NodeId::Witness(rng.below(config.witnesses as u64) as usize)
+                    } else {
+                        NodeId::Owner(rng.below(config.owners as u64) as usize)
+                    };
+                    isolated_until.insert(node, until);
+                }
+            }
+        } else if tick == config.chaos_ticks {
+            faults.loss = 0.0;
+            isolated_until.clear();
+        }
+        isolated_until.retain(|_, until| *until > tick);
+        net.isolated = isolated_until.keys().copied().collect();
+        for (i, slot) in slots.iter_mut().enumerate() {
+            let restart = matches!(slot, Some(Slot::Down { until, .. }) if *until <= tick || tick >= config.chaos_ticks);
+            if restart {
+                if let Some(Slot::Down { store, .. }) = slot.take() {
+                    let node = WitnessNode::start(
+                        witnesses[i].clone(),
+                        witness_keys[i].clone(),
+                        epoch.clone(),
+                        store,
+                        &genesis,
+                    )
+                    .map_err(|e| safety(tick, Violation(e.to_string())))?;
+                    *slot = Some(Slot::Up(Box::new(node)));
+                }
+            }
+        }
+
+        // Wallets act.
+        for o in owners.iter_mut() {
+            o.tick(tick, &epoch, &dir, &mut rng, &mut out);
+            for (to, msg) in out.drain(..) {
+                net.send(tick, NodeId::Owner(o.index), to, msg, &faults, &mut rng);
+            }
+        }
+
+        // Deliver everything due.
+        while let Some(env) = net.next_due(tick) {
+            if net.isolated.contains(&env.from) || net.isolated.contains(&env.to) {
+                net.dropped += 1;
+                continue;
+            }
+            match env.to {
+                NodeId::Witness(i) => {
+                    if let Some(keys) = byzantine_keys.get_mut(&i) {
+                        // Byzantine: attest anything asked, never lock, never check. It does
+                        // acknowledge pushed certificates (a witness that never acks only
+                        // makes pushers retry, which a real pusher caps).
+                        if let Msg::Certificate(cert) = &env.msg {
+                            out.push((env.from, Msg::CertificateAck(cert.block_hash())));
+                        }
+                        if let Msg::AttestRequest(req) = env.msg {
+                            let statement = Statement::for_block(epoch.number(), &req.block);
+                            if let Ok(a) = Attestation::sign(statement, witnesses[i].id, keys) {
+                                attestations += 1;
+                                checker.attestation(&a).map_err(|v| safety(tick, v))?;
+                                out.push((
+                                    env.from,
+                                    Msg::AttestReply(Box::new(AttestReply::Attested(a))),
+                                ));
+                            }
+                        }
+                    } else if let Some(Slot::Up(node)) = &mut slots[i] {
+                        match env.msg {
+                            Msg::AttestRequest(req) => {
+                                let reply = node.handle_attest(&req);
+                                if let AttestReply::Attested(a) = &reply {
+                                    attestations += 1;
+                                    checker.attestation(a).map_err(|v| safety(tick, v))?;
+                                }
+                                out.push((env.from, Msg::AttestReply(Box::new(reply))));
+                            }
+                            Msg::Certificate(cert) => {
+                                let outcome = node.handle_certificate(&cert);
+                                if !matches!(
+                                    outcome,
+                                    CertificateOutcome::Invalid(_) | CertificateOutcome::Storage(_)
+                                ) {
+                                    out.push((env.from, Msg::CertificateAck(cert.block_hash())));
+                                }
+                            }
+                            Msg::PendingQuery(account) => {
+                                out.push((
+                                    env.from,
+                                    Msg::PendingReply(node.pending_for(&account).to_vec()),
+                                ));
+                            }
+                            _ => {}
+                        }
+                    }
+                    for (to, msg) in out.drain(..) {
+                        net.send(tick, env.to, to, msg, &faults, &mut rng);
+                    }
+                }
+                NodeId::Owner(j) => {
+                    if let Some(cert) =
+                        owners[j].handle(tick, env.from, env.msg, &epoch, &dir, &mut out)
+                    {
+                        checker.certificate(&cert).map_err(|v| safety(tick, v))?;
+                    }
+                    for (to, msg) in out.drain(..) {
+                        net.send(tick, env.to, to, msg, &faults, &mut rng);
+                    }
+                }
+            }
+        }
+
+        if tick >= config.chaos_ticks && outstanding(&owners, &checker).is_none() {
+            break;
+        }
+        tick += 1;
+    }
+
+    if let Some(detail) = outstanding(&owners, &checker) {
+        return Err(SimFailure::Liveness {
+            seed: config.seed,
+            detail,
+        });
+    }
+    Ok(SimReport {
+        seed: config.seed,
+        ticks: tick,
+        certificates: checker.certificates(),
+        messages: net.sent,
+        dropped: net.dropped,
+        byzantine: byzantine.len(),
+        frozen: owners.iter().filter(|o| o.frozen).count(),
+        crashes,
+        attestations,
+    })
+}
+
+/// What honest, unfrozen wallets still wait for, if anything.
+fn outstanding(owners: &[Owner], checker: &Checker) -> Option<String> {
+    for o in owners
+        .iter()
+        .filter(|o| o.kind == OwnerKind::Honest && !o.frozen)
+    {
+        if !o.idle() {
+            return Some(format!(
+                "wallet {} still has work (planned {}, busy {})",
+                o.index,
+                o.planned,
+                o.busy()
+            ));
+        }
+        let unreceived = checker.unreceived_to(&o.account);
+        if unreceived > 0 {
+            return Some(format!(
+                "wallet {} has {unreceived} certified sends not received",
+                o.index
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
