@@ -2,8 +2,9 @@
 //! committee size `n` and the validation rules of `R_e` (DESIGN.md §4). Genesis is epoch 0.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::{quorum, select_committee, WitnessId};
+use super::{quorum, CommitteeIndex, WitnessId};
 use crate::crypto::{AccountId, PublicKey};
 use crate::ledger::EpochRules;
 
@@ -16,7 +17,8 @@ pub struct Witness {
     pub public_key: PublicKey,
 }
 
-/// The epoch record's content that witnesses and verifiers need.
+/// The epoch record's content that witnesses and verifiers need. Cloning is cheap (the
+/// witness set is shared), so every witness of a node or simulation holds its own copy.
 #[derive(Debug, Clone)]
 pub struct Epoch {
     /// Validation rules (epoch number, min_amount, dmapp registry).
@@ -25,8 +27,8 @@ pub struct Epoch {
     pub seed: [u8; 32],
     /// Committee size `n`.
     pub n: usize,
-    witnesses: BTreeMap<WitnessId, Witness>,
-    ids: Vec<WitnessId>,
+    witnesses: Arc<BTreeMap<WitnessId, Witness>>,
+    index: Arc<CommitteeIndex>,
 }
 
 impl Epoch {
@@ -34,13 +36,13 @@ impl Epoch {
     pub fn new(rules: EpochRules, seed: [u8; 32], n: usize, witnesses: Vec<Witness>) -> Self {
         let witnesses: BTreeMap<WitnessId, Witness> =
             witnesses.into_iter().map(|w| (w.id, w)).collect();
-        let ids = witnesses.keys().copied().collect();
+        let index = CommitteeIndex::new(witnesses.keys().copied(), seed);
         Epoch {
             rules,
             seed,
             n,
-            witnesses,
-            ids,
+            witnesses: Arc::new(witnesses),
+            index: Arc::new(index),
         }
     }
 
@@ -61,12 +63,12 @@ impl Epoch {
 
     /// The committee of `account`: `min(n, |W_e|)` witness ids, nearest first.
     pub fn committee(&self, account: &AccountId) -> Vec<WitnessId> {
-        select_committee(&self.ids, account, &self.seed, self.n)
+        self.index.select(account, self.n)
     }
 
     /// The size of `account`'s committee (`n`, or `|W_e|` in FastPay mode).
     pub fn committee_len(&self) -> usize {
-        self.n.min(self.ids.len())
+        self.n.min(self.index.len())
     }
 
     /// Attestations a certificate needs: `q = n − f` of the actual committee size.

@@ -15,6 +15,7 @@
 //! assert!(report.certificates > 0);
 //! ```
 
+pub mod attack;
 pub mod checker;
 pub mod network;
 pub mod owner;

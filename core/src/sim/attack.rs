@@ -1,0 +1,1 @@
+//! The committee-sizing attack of DESIGN.md §4, run in the simulator.
