@@ -19,7 +19,7 @@ passed=0; failed=0
 started=$(date +%s)
 
 # Runs one suite, teeing its output to a log, and adds its counts to the totals.
-#   suite <name> <counter> <command...>; counter: cargo | maven | xctest | none
+#   suite <name> <counter> <command...>; counter: cargo | maven | xctest | plain | none
 suite() {
   local name="$1" counter="$2"; shift 2
   if [[ "$skip" == *" $name "* ]]; then echo "==> $name: skipped (ZEROPOLE_SKIP)"; return 0; fi
@@ -33,6 +33,8 @@ suite() {
     maven)  local line; line=$(grep -E 'Tests run: [0-9]+, Failures' "$logs/$name.log" | grep -v ' -- in ' | tail -1)
             p=$(sed -E 's/.*Tests run: ([0-9]+).*/\1/' <<<"$line"); f=$(sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/' <<<"$line" | bc)
             p=$((${p:-0} - ${f:-0})) ;;
+    plain)  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/$name.log" | tail -1)
+            p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line") ;;
     xctest) local line; line=$(grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$logs/$name.log" | tail -1)
             p=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$line"); f=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$line")
             p=$((${p:-0} - ${f:-0})) ;;
@@ -60,6 +62,9 @@ suite prepare none prepare
 suite rust-format none cargo fmt --all -- --check
 suite rust-clippy none cargo clippy -q --workspace --all-targets -- -D warnings
 suite rust cargo cargo test --workspace
+# A few hundred seeds of the deterministic simulator (faults, byzantine witnesses,
+# equivocating wallets); a failing seed is printed with its replay command.
+suite sim plain cargo run -q -p zeropole -- sim --seeds 300
 suite bindings none scripts/bindings.sh
 suite kotlin maven kotlin
 suite swift-setup none scripts/swift-env.sh setup

@@ -51,7 +51,10 @@ pub struct CommitteeIndex {
 impl CommitteeIndex {
     /// Indexes `witnesses` (duplicates collapse) under `seed`.
     pub fn new(witnesses: impl IntoIterator<Item = WitnessId>, seed: [u8; 32]) -> Self {
-        let mut sorted: Vec<([u8; 32], WitnessId)> = witnesses.into_iter().map(|w| (position(&w.0, &seed), w)).collect();
+        let mut sorted: Vec<([u8; 32], WitnessId)> = witnesses
+            .into_iter()
+            .map(|w| (position(&w.0, &seed), w))
+            .collect();
         sorted.sort_unstable();
         sorted.dedup_by(|a, b| a.1 == b.1);
         CommitteeIndex { seed, sorted }
@@ -77,14 +80,20 @@ impl CommitteeIndex {
         for bit in 0..256 {
             let bit_of = |p: &[u8; 32]| (p[bit / 8] >> (7 - bit % 8)) & 1;
             let mid = lo + self.sorted[lo..hi].partition_point(|(p, _)| bit_of(p) == 0);
-            let (side_lo, side_hi) = if bit_of(&target) == 0 { (lo, mid) } else { (mid, hi) };
+            let (side_lo, side_hi) = if bit_of(&target) == 0 {
+                (lo, mid)
+            } else {
+                (mid, hi)
+            };
             if side_hi - side_lo < n {
                 break;
             }
             (lo, hi) = (side_lo, side_hi);
         }
-        let mut candidates: Vec<([u8; 32], WitnessId)> =
-            self.sorted[lo..hi].iter().map(|(p, w)| (xor(p, &target), *w)).collect();
+        let mut candidates: Vec<([u8; 32], WitnessId)> = self.sorted[lo..hi]
+            .iter()
+            .map(|(p, w)| (xor(p, &target), *w))
+            .collect();
         candidates.sort_unstable();
         candidates.into_iter().take(n).map(|(_, w)| w).collect()
     }

@@ -15,7 +15,8 @@ pub use attestation::{
     Attestation, Certificate, CertificateError, Statement, ATTESTATION_VERSION, MAX_COMMITTEE,
 };
 pub use committee::{
-    committee_size, failure_probability, quorum, CommitteeIndex, security_bits, select_committee, WitnessId,
+    committee_size, failure_probability, quorum, security_bits, select_committee, CommitteeIndex,
+    WitnessId,
 };
 pub use epoch::{Epoch, Witness};
 pub use equivocation::EquivocationProof;
