@@ -366,3 +366,61 @@ impl BlockBody {
         }
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn funded_pair() -> (Owner, AccountId) {
+        (Owner::funded(1, 1_000), Owner::funded(2, 0).id())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Flipping any byte of a valid block's encoding never yields a different valid
+        /// block: either it no longer decodes, or validation refuses it, or its body (what
+        /// the hash covers) is unchanged.
+        #[test]
+        fn a_mutated_valid_block_is_refused_or_means_the_same(pos in any::<usize>(), xor in 1u8..=255) {
+            let (mut alice, bob) = funded_pair();
+            let block = alice.send(bob, 100);
+            prop_assert!(validate_next(&alice.state, &block, &rules(), None).is_ok());
+            let mut bytes = block.encode();
+            let i = pos % bytes.len();
+            bytes[i] ^= xor;
+            if let Ok(mutated) = Block::decode(&bytes) {
+                if validate_next(&alice.state, &mutated, &rules(), None).is_ok() {
+                    prop_assert_eq!(mutated.body, block.body);
+                }
+            }
+        }
+
+        /// Whatever a block says, validation returns a verdict (never panics), and a
+        /// block it accepts conserves value: the new balance is the old one minus what was
+        /// sent.
+        #[test]
+        fn validation_of_arbitrary_sends_never_panics_and_conserves_value(
+            amount in any::<u64>(), balance in any::<u64>(), height in 0u64..4, epoch in 0u64..2,
+            timestamp in any::<u64>(), prev_to in any::<Option<u64>>(),
+        ) {
+            let (mut alice, bob) = funded_pair();
+            let body = BlockBody {
+                account: alice.id(),
+                height,
+                previous: alice.state.head_hash,
+                epoch,
+                op: Op::Send { to: bob, amount, memo: vec![], prev_to },
+                balance,
+                timestamp_ms: timestamp,
+                dmapp: DmappId::WALLET,
+            };
+            let block = body.sign(&mut alice.keys).expect("sign");
+            if let Ok(next) = validate_next(&alice.state, &block, &rules(), None) {
+                prop_assert_eq!(next.balance as u128 + amount as u128, alice.state.balance as u128);
+                prop_assert_eq!(next.head_height, alice.state.head_height + 1);
+            }
+        }
+    }
+}

@@ -376,3 +376,7 @@ fn add_pending(list: &mut Vec<PendingEntry>, entry: PendingEntry) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+#[path = "witness_tests.rs"]
+mod tests;
