@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::rng::SimRng;
 use crate::crypto::AccountId;
-use crate::ledger::Block;
 use crate::poc::{AttestReply, AttestRequest, Certificate, PendingEntry};
 
 /// A participant of the simulation.
@@ -34,9 +33,6 @@ pub enum Msg {
     CertificateQuery(u64),
     /// Acknowledges a pushed certificate (by block hash), so the pusher stops retrying.
     CertificateAck(crate::crypto::Hash),
-    /// Owner → its own committee: an owner-signed block it re-sends (unused by honest
-    /// witnesses beyond attestation; kept for completeness of equivocation tests).
-    Block(Box<Block>),
 }
 
 /// A message in flight.

@@ -28,8 +28,6 @@ struct InFlight {
     send_cert: Option<Certificate>,
     attestations: BTreeMap<WitnessId, Attestation>,
     last_sent: u64,
-    /// The second, conflicting block of an equivocator.
-    twin: Option<Block>,
 }
 
 /// One simulated account owner.
@@ -275,7 +273,6 @@ impl Owner {
             send_cert,
             attestations: BTreeMap::new(),
             last_sent: now,
-            twin: twin_block,
         });
     }
 
@@ -414,14 +411,6 @@ impl Owner {
         self.pushes
             .insert((to, cert.block_hash()), (cert.clone(), now));
         out.push((to, Msg::Certificate(Box::new(cert.clone()))));
-    }
-
-    /// The block an equivocator signed besides its main one, if any.
-    pub fn twin(&self) -> Option<Hash> {
-        self.in_flight
-            .as_ref()
-            .and_then(|f| f.twin.as_ref())
-            .map(Block::hash)
     }
 }
 
