@@ -8,6 +8,7 @@ mod block;
 
 pub use block::{Block, BlockBody, DmappId, Op, BLOCK_VERSION, MAX_BLOCK_LEN, MAX_MEMO_LEN};
 
+pub mod state_codec;
 mod validate;
 
 pub use validate::{

@@ -25,6 +25,29 @@ const MIGRATIONS: &[&str] = &[
          signature    BLOB NOT NULL,
          PRIMARY KEY (account_id, height)
      ) STRICT, WITHOUT ROWID;",
+    // v2: a witness's durable state (DESIGN.md §4): attestation locks, certified accounts,
+    // frozen accounts, pending receivables. Values are canonical encodings (see
+    // store/witness.rs). Rows are large (a block is ~1.6 KiB, a certificate up to tens of
+    // KiB), so these are rowid tables: WITHOUT ROWID suits small rows only.
+    "CREATE TABLE attest_locks (
+         account BLOB NOT NULL CHECK (length(account) = 32),
+         height  INTEGER NOT NULL CHECK (height >= 0),
+         block   BLOB NOT NULL,
+         PRIMARY KEY (account, height)
+     ) STRICT;
+     CREATE TABLE witness_accounts (
+         account   BLOB NOT NULL PRIMARY KEY CHECK (length(account) = 32),
+         state     BLOB NOT NULL,
+         head_cert BLOB
+     ) STRICT;
+     CREATE TABLE frozen (
+         account BLOB NOT NULL PRIMARY KEY CHECK (length(account) = 32),
+         proof   BLOB NOT NULL
+     ) STRICT;
+     CREATE TABLE pending (
+         recipient BLOB NOT NULL PRIMARY KEY CHECK (length(recipient) = 32),
+         entries   BLOB NOT NULL
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

@@ -6,6 +6,7 @@
 //! signature only after that.
 
 mod migrations;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use thiserror::Error;
 use crate::crypto::{AccountId, Hash};
 
 pub use migrations::SCHEMA_VERSION;
+pub use witness::{SqliteWitnessStore, WITNESS_RECORD_VERSION};
 
 /// Errors of the storage layer.
 #[derive(Debug, Error)]
