@@ -19,15 +19,16 @@ pub struct CertifiedAccount {
     pub head: Option<Certificate>,
 }
 
-/// Durable storage of a witness. Every method is a write-through: when it returns `Ok`,
-/// the data survives a crash.
+/// Durable storage of a witness. Every write is a write-through: when it returns `Ok`, the
+/// data survives a crash. Reads fail with a typed error on a damaged store (never a
+/// silently missing value: a lock that cannot be read must stop the witness attesting).
 pub trait WitnessStore {
     /// The block locked at `(account, height)`, if any.
-    fn lock(&self, account: &AccountId, height: u64) -> Option<Block>;
+    fn lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError>;
     /// Records a lock. Must be durable before the attestation is released.
     fn put_lock(&mut self, block: &Block) -> Result<(), StoreError>;
     /// Every certified account.
-    fn accounts(&self) -> Vec<(AccountId, CertifiedAccount)>;
+    fn accounts(&self) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError>;
     /// Records an account's new certified head.
     fn put_account(
         &mut self,
@@ -35,11 +36,11 @@ pub trait WitnessStore {
         record: &CertifiedAccount,
     ) -> Result<(), StoreError>;
     /// Every frozen account with its proof.
-    fn frozen(&self) -> Vec<EquivocationProof>;
+    fn frozen(&self) -> Result<Vec<EquivocationProof>, StoreError>;
     /// Freezes an account.
     fn put_frozen(&mut self, proof: &EquivocationProof) -> Result<(), StoreError>;
     /// Pending receivables of every recipient.
-    fn pending(&self) -> Vec<(AccountId, Vec<PendingEntry>)>;
+    fn pending(&self) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError>;
     /// Replaces a recipient's pending receivables.
     fn put_pending(
         &mut self,
@@ -58,16 +59,16 @@ pub struct MemoryWitnessStore {
 }
 
 impl WitnessStore for MemoryWitnessStore {
-    fn lock(&self, account: &AccountId, height: u64) -> Option<Block> {
-        self.locks.get(&(*account, height)).cloned()
+    fn lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError> {
+        Ok(self.locks.get(&(*account, height)).cloned())
     }
     fn put_lock(&mut self, block: &Block) -> Result<(), StoreError> {
         self.locks
             .insert((block.body.account, block.body.height), block.clone());
         Ok(())
     }
-    fn accounts(&self) -> Vec<(AccountId, CertifiedAccount)> {
-        self.accounts.iter().map(|(a, r)| (*a, r.clone())).collect()
+    fn accounts(&self) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError> {
+        Ok(self.accounts.iter().map(|(a, r)| (*a, r.clone())).collect())
     }
     fn put_account(
         &mut self,
@@ -77,15 +78,15 @@ impl WitnessStore for MemoryWitnessStore {
         self.accounts.insert(account, record.clone());
         Ok(())
     }
-    fn frozen(&self) -> Vec<EquivocationProof> {
-        self.frozen.values().cloned().collect()
+    fn frozen(&self) -> Result<Vec<EquivocationProof>, StoreError> {
+        Ok(self.frozen.values().cloned().collect())
     }
     fn put_frozen(&mut self, proof: &EquivocationProof) -> Result<(), StoreError> {
         self.frozen.insert(proof.account(), proof.clone());
         Ok(())
     }
-    fn pending(&self) -> Vec<(AccountId, Vec<PendingEntry>)> {
-        self.pending.iter().map(|(a, e)| (*a, e.clone())).collect()
+    fn pending(&self) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError> {
+        Ok(self.pending.iter().map(|(a, e)| (*a, e.clone())).collect())
     }
     fn put_pending(
         &mut self,

@@ -111,7 +111,7 @@ impl<S: WitnessStore> WitnessNode<S> {
         mut store: S,
         genesis: &[(AccountId, AccountState)],
     ) -> Result<Self, crate::store::StoreError> {
-        if store.accounts().is_empty() {
+        if store.accounts()?.is_empty() {
             for (account, state) in genesis {
                 if epoch.committee(account).contains(&me.id) {
                     store.put_account(
@@ -124,13 +124,13 @@ impl<S: WitnessStore> WitnessNode<S> {
                 }
             }
         }
-        let accounts = store.accounts().into_iter().collect();
+        let accounts = store.accounts()?.into_iter().collect();
         let frozen = store
-            .frozen()
+            .frozen()?
             .into_iter()
             .map(|p| (p.account(), p))
             .collect();
-        let pending = store.pending().into_iter().collect();
+        let pending = store.pending()?.into_iter().collect();
         Ok(WitnessNode {
             me,
             keys,
@@ -182,11 +182,12 @@ impl<S: WitnessStore> WitnessNode<S> {
         if let Some(proof) = self.frozen.get(&account) {
             return AttestReply::Frozen(proof.clone());
         }
-        if let Some(locked) = self.store.lock(&account, height) {
-            if locked.hash() == block.hash() {
-                return self.sign(block);
-            }
-            return self.conflict(locked, block.clone());
+        match self.store.lock(&account, height) {
+            // A lock that cannot be read must not be taken for "no lock".
+            Err(e) => return AttestReply::Storage(e.to_string()),
+            Ok(Some(locked)) if locked.hash() == block.hash() => return self.sign(block),
+            Ok(Some(locked)) => return self.conflict(locked, block.clone()),
+            Ok(None) => {}
         }
         let next = match self.accounts.get(&account) {
             None if height == 0 => validate_open(block, &self.epoch.rules),

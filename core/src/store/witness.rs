@@ -20,19 +20,13 @@
 //! does, and the refusal is a SQLite primary-key constraint error
 //! ([`StoreError::is_lock_conflict`]).
 //!
-//! **Corruption.** The trait's read methods return plain values, so they cannot report an
-//! undecodable row: they log it, skip it and count it in [`SqliteWitnessStore::read_faults`]
-//! (a node should stop attesting when that is non-zero). Skipping a lock row is not unsafe:
-//! a lock row that does not decode still occupies its `(account, height)`, so `put_lock`
-//! there fails with [`StoreError::Corrupt`] and the witness answers `Storage`, never
-//! `Attested`. Corruption is surfaced as a typed error *before* a witness starts:
-//! [`SqliteWitnessStore::new`] and [`SqliteWitnessStore::open`] run
-//! [`SqliteWitnessStore::check`], which decodes and cross-checks every row, so a corrupt
-//! database never reaches [`crate::poc::WitnessNode::start`] (which would otherwise, seeing
-//! no readable account, re-seed genesis states).
+//! **Corruption.** Every read returns [`StoreError::Corrupt`] for a row that does not
+//! decode, so a damaged lock stops the witness attesting at that height (it answers
+//! `Storage`) instead of looking like "no lock". [`SqliteWitnessStore::new`] and
+//! [`SqliteWitnessStore::open`] also run [`SqliteWitnessStore::check`], which decodes and
+//! cross-checks every row, so a corrupt database is refused before a witness starts.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{ffi, params, OptionalExtension, TransactionBehavior};
 
@@ -58,7 +52,6 @@ const PENDING_ENTRY_LEN: usize = 32 + 8 + 8 + 32;
 /// corrupt rows are surfaced.
 pub struct SqliteWitnessStore {
     store: Store,
-    read_faults: AtomicU64,
 }
 
 impl SqliteWitnessStore {
@@ -73,10 +66,7 @@ impl SqliteWitnessStore {
     /// tables, the same order as [`crate::poc::WitnessNode::start`]'s own load.
     pub fn new(store: Store) -> Result<Self, StoreError> {
         store.conn.pragma_update(None, "synchronous", "FULL")?;
-        let this = SqliteWitnessStore {
-            store,
-            read_faults: AtomicU64::new(0),
-        };
+        let this = SqliteWitnessStore { store };
         this.check()?;
         Ok(this)
     }
@@ -112,13 +102,6 @@ impl SqliteWitnessStore {
         Ok(())
     }
 
-    /// How many rows or reads the trait's read methods had to skip since this value was
-    /// made (undecodable rows, SQLite errors). Non-zero means the store is damaged: run
-    /// [`check`](Self::check) for the cause and stop attesting.
-    pub fn read_faults(&self) -> u64 {
-        self.read_faults.load(Ordering::Relaxed)
-    }
-
     /// The underlying database.
     pub fn store(&self) -> &Store {
         &self.store
@@ -127,12 +110,6 @@ impl SqliteWitnessStore {
     /// Gives the database back.
     pub fn into_store(self) -> Store {
         self.store
-    }
-
-    /// Logs and counts a read the trait cannot report.
-    fn fault(&self, what: &str, e: &StoreError) {
-        self.read_faults.fetch_add(1, Ordering::Relaxed);
-        log::error!("witness store: skipping {what}: {e}");
     }
 
     fn try_lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError> {
@@ -151,26 +128,16 @@ impl SqliteWitnessStore {
     /// Collects `sql`'s rows through `decode`, skipping (and counting) the bad ones.
     fn read_all<T>(
         &self,
-        what: &str,
         sql: &str,
         decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-    ) -> Vec<T> {
+    ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        let result = (|| -> Result<(), StoreError> {
-            let mut stmt = self.store.conn.prepare(sql)?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                match decode(row) {
-                    Ok(v) => out.push(v),
-                    Err(e) => self.fault(what, &e),
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            self.fault(what, &e);
+        let mut stmt = self.store.conn.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            out.push(decode(row)?);
         }
-        out
+        Ok(out)
     }
 }
 
@@ -187,13 +154,9 @@ impl StoreError {
 }
 
 impl WitnessStore for SqliteWitnessStore {
-    /// The locked block; `None` also for a row that does not decode (logged and counted in
-    /// [`read_faults`](SqliteWitnessStore::read_faults); `put_lock` still refuses that slot).
-    fn lock(&self, account: &AccountId, height: u64) -> Option<Block> {
-        self.try_lock(account, height).unwrap_or_else(|e| {
-            self.fault("an attestation lock", &e);
-            None
-        })
+    /// The locked block; a row that does not decode is [`StoreError::Corrupt`].
+    fn lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError> {
+        self.try_lock(account, height)
     }
 
     /// Inserts the lock in its own immediate transaction, durable (`synchronous=FULL`) when
@@ -239,9 +202,8 @@ impl WitnessStore for SqliteWitnessStore {
     }
 
     /// Every account whose row decodes (bad rows are logged, counted and skipped).
-    fn accounts(&self) -> Vec<(AccountId, CertifiedAccount)> {
+    fn accounts(&self) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError> {
         self.read_all(
-            "a witness account",
             "SELECT account, state, head_cert FROM witness_accounts ORDER BY account",
             |r| decode_account_row(r.get(0)?, r.get(1)?, r.get(2)?),
         )
@@ -270,9 +232,8 @@ impl WitnessStore for SqliteWitnessStore {
 
     /// Every frozen account's proof whose row decodes (bad rows are logged, counted and
     /// skipped).
-    fn frozen(&self) -> Vec<EquivocationProof> {
+    fn frozen(&self) -> Result<Vec<EquivocationProof>, StoreError> {
         self.read_all(
-            "a frozen account",
             "SELECT account, proof FROM frozen ORDER BY account",
             |r| decode_frozen_row(r.get(0)?, r.get(1)?),
         )
@@ -292,9 +253,8 @@ impl WitnessStore for SqliteWitnessStore {
 
     /// Every recipient with at least one pending entry, whose row decodes (bad rows are
     /// logged, counted and skipped).
-    fn pending(&self) -> Vec<(AccountId, Vec<PendingEntry>)> {
+    fn pending(&self) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError> {
         self.read_all(
-            "a pending list",
             "SELECT recipient, entries FROM pending ORDER BY recipient",
             |r| decode_pending_row(r.get(0)?, r.get(1)?),
         )
