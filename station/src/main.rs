@@ -1,7 +1,8 @@
 //! `zeropole`: the ZeroPole command line.
 //!
-//! Today: `wallet new`, `wallet restore` and `sim`. The station, devnet and bench
-//! commands arrive with the network layer.
+//! Today: `wallet new`, `wallet restore`, `sim` (the deterministic simulator) and `bench`
+//! (POC cost model and scaling). The station and devnet commands arrive with the network
+//! layer.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use zeropole_core::wallet::{Wallet, WalletError};
 
+mod bench;
 mod sim;
 
 #[derive(Parser)]
@@ -30,6 +32,9 @@ enum Command {
     Wallet(WalletCommand),
     /// Deterministic simulation of the ledger and POC with faults and byzantine actors.
     Sim(sim::SimArgs),
+    /// POC throughput and cost model, in-process with real Falcon-512 (`--scaling`: the
+    /// cost per certified block and per witness as the network grows).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         Command::Wallet(WalletCommand::New { db }) => wallet_new(db),
         Command::Wallet(WalletCommand::Restore { db }) => wallet_restore(db),
         Command::Sim(args) => return sim::run(args),
+        Command::Bench(args) => return bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,7 @@
 //! attestation leaves — so a crash between the two cannot make this witness attest two
 //! different blocks at one height.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::store::{CertifiedAccount, WitnessStore};
 use super::{
@@ -20,6 +20,10 @@ use crate::ledger::{
     apply_certified, state_from_open, validate_next, validate_open, AccountState, Block,
     CertifiedSend, Op, ValidationError,
 };
+
+/// Certificates remembered as verified (by digest of their whole encoding), so the send
+/// certificate a `Receive` carries, already checked when it was pushed, is not checked again.
+pub const VERIFIED_CACHE: usize = 4096;
 
 /// Pending receivables kept per recipient (DESIGN.md §4 `P`); the smallest go first.
 pub const MAX_PENDING_PER_RECIPIENT: usize = 64;
@@ -98,6 +102,8 @@ pub struct WitnessNode<S: WitnessStore> {
     frozen: BTreeMap<AccountId, EquivocationProof>,
     pending: BTreeMap<AccountId, Vec<PendingEntry>>,
     future: BTreeMap<(AccountId, u64), Certificate>,
+    verified: BTreeSet<Hash>,
+    verified_order: VecDeque<Hash>,
 }
 
 impl<S: WitnessStore> WitnessNode<S> {
@@ -140,6 +146,8 @@ impl<S: WitnessStore> WitnessNode<S> {
             frozen,
             pending,
             future: BTreeMap::new(),
+            verified: BTreeSet::new(),
+            verified_order: VecDeque::new(),
         })
     }
 
@@ -189,6 +197,16 @@ impl<S: WitnessStore> WitnessNode<S> {
             Ok(Some(locked)) => return self.conflict(locked, block.clone()),
             Ok(None) => {}
         }
+        // A Receive's send certificate must verify against this epoch's witness set.
+        let send = match (&block.body.op, &request.send) {
+            (Op::Receive { .. }, Some(cert)) => {
+                if let Err(e) = self.verify_certificate(cert) {
+                    return AttestReply::BadSendCertificate(e);
+                }
+                CertifiedSend::from_block(&cert.block)
+            }
+            _ => None,
+        };
         let next = match self.accounts.get(&account) {
             None if height == 0 => validate_open(block, &self.epoch.rules),
             None => return AttestReply::NeedCertificate { account, height: 0 },
@@ -214,15 +232,6 @@ impl<S: WitnessStore> WitnessNode<S> {
                         height: head + 1,
                     };
                 }
-                let send = match (&block.body.op, &request.send) {
-                    (Op::Receive { .. }, Some(cert)) => {
-                        if let Err(e) = cert.verify(&self.epoch) {
-                            return AttestReply::BadSendCertificate(e);
-                        }
-                        CertifiedSend::from_block(&cert.block)
-                    }
-                    _ => None,
-                };
                 validate_next(&record.state, block, &self.epoch.rules, send.as_ref())
             }
         };
@@ -236,6 +245,25 @@ impl<S: WitnessStore> WitnessNode<S> {
                 self.sign(block)
             }
         }
+    }
+
+    /// Verifies a certificate against this epoch, remembering the ones that passed (the
+    /// digest covers the whole encoding, signatures included, so a forged copy of a
+    /// verified block is still checked).
+    fn verify_certificate(&mut self, cert: &Certificate) -> Result<(), CertificateError> {
+        let digest = Hash(*blake3::hash(&cert.encode()).as_bytes());
+        if self.verified.contains(&digest) {
+            return Ok(());
+        }
+        cert.verify(&self.epoch)?;
+        if self.verified_order.len() >= VERIFIED_CACHE {
+            if let Some(oldest) = self.verified_order.pop_front() {
+                self.verified.remove(&oldest);
+            }
+        }
+        self.verified_order.push_back(digest);
+        self.verified.insert(digest);
+        Ok(())
     }
 
     fn sign(&mut self, block: &Block) -> AttestReply {
@@ -273,7 +301,7 @@ impl<S: WitnessStore> WitnessNode<S> {
     /// Adopts a certificate: advances the account's certified head (and any buffered
     /// successors), and keeps or clears pending receivables of recipients it serves.
     pub fn handle_certificate(&mut self, cert: &Certificate) -> CertificateOutcome {
-        if let Err(e) = cert.verify(&self.epoch) {
+        if let Err(e) = self.verify_certificate(cert) {
             return CertificateOutcome::Invalid(e);
         }
         if let Err(e) = self.track_pending(cert) {

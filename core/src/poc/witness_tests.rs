@@ -268,6 +268,7 @@ fn a_receive_needs_a_valid_certificate_of_its_send() {
     }
     .sign(&mut recipient_keys)
     .expect("sign");
+    let receive_again = receive.clone();
     let (w, k) = &fx.members[3];
     let mut node = WitnessNode::start(
         w.clone(),
@@ -287,13 +288,13 @@ fn a_receive_needs_a_valid_certificate_of_its_send() {
     assert!(matches!(
         node.handle_attest(&AttestRequest {
             block: receive.clone(),
-            send: Some(weak)
+            send: Some(weak.clone())
         }),
         AttestReply::BadSendCertificate(CertificateError::NoQuorum { .. })
     ));
     assert!(matches!(
         node.handle_attest(&AttestRequest {
-            block: receive,
+            block: receive.clone(),
             send: Some(good.clone())
         }),
         AttestReply::Attested(_)
@@ -304,6 +305,29 @@ fn a_receive_needs_a_valid_certificate_of_its_send() {
         CertificateOutcome::Applied(vec![(send.body.account, 1)])
     );
     assert_eq!(node.pending_for(&recipient_id).len(), 1);
+    // A member that has verified (and remembered) the good certificate still refuses a
+    // weak copy of the same send: the verified-certificate cache keys on the whole
+    // certificate, not on the block.
+    let (w, k) = &fx.members[2];
+    let mut fresh = WitnessNode::start(
+        w.clone(),
+        k.clone(),
+        fx.epoch.clone(),
+        MemoryWitnessStore::default(),
+        &genesis,
+    )
+    .expect("start");
+    assert!(matches!(
+        fresh.handle_certificate(&good),
+        CertificateOutcome::Applied(_)
+    ));
+    assert!(matches!(
+        fresh.handle_attest(&AttestRequest {
+            block: receive_again,
+            send: Some(weak)
+        }),
+        AttestReply::BadSendCertificate(CertificateError::NoQuorum { .. })
+    ));
 }
 
 #[test]

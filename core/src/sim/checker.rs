@@ -28,6 +28,9 @@ pub struct Checker {
     heads: BTreeMap<AccountId, (u64, u64)>,
     balances: u128,
     unreceived: u128,
+    /// Per recipient: certified sends not yet received (kept incrementally: liveness is
+    /// asked for every wallet on every tick).
+    unreceived_by_recipient: BTreeMap<AccountId, usize>,
 }
 
 impl Checker {
@@ -44,6 +47,7 @@ impl Checker {
             heads: BTreeMap::new(),
             balances: supply,
             unreceived: 0,
+            unreceived_by_recipient: BTreeMap::new(),
         }
     }
 
@@ -93,8 +97,14 @@ impl Checker {
                     )));
                 }
                 self.unreceived = self.unreceived.saturating_sub(*amount as u128);
+                if let Some(count) = self.unreceived_by_recipient.get_mut(&key.0) {
+                    *count = count.saturating_sub(1);
+                }
             }
-            Op::Send { amount, .. } => self.unreceived += *amount as u128,
+            Op::Send { amount, to, .. } => {
+                self.unreceived += *amount as u128;
+                *self.unreceived_by_recipient.entry(*to).or_default() += 1;
+            }
             Op::Open { .. } => {}
         }
         // The account's balance is that of its highest certified block.
@@ -119,13 +129,10 @@ impl Checker {
 
     /// Certified sends to `recipient` not yet received.
     pub fn unreceived_to(&self, recipient: &AccountId) -> usize {
-        self.certified
-            .iter()
-            .filter(|((from, h), c)| {
-                matches!(&c.block.body.op, Op::Send { to, .. } if to == recipient)
-                    && !self.claimed.contains_key(&(*from, *h))
-            })
-            .count()
+        self.unreceived_by_recipient
+            .get(recipient)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Certificates recorded.

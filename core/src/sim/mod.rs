@@ -116,6 +116,14 @@ pub struct SimReport {
     pub crashes: u64,
     /// Attestations signed by witnesses (honest and byzantine).
     pub attestations: u64,
+    /// Messages delivered to a running witness (honest or byzantine): what the witnesses
+    /// received in total.
+    pub witness_messages: u64,
+    /// The most messages delivered to any one witness.
+    pub max_witness_messages: u64,
+    /// Of `witness_messages`, the wallets' polls for pending receivables (`PendingQuery`),
+    /// which wallets send on a timer, not per transfer.
+    pub witness_polls: u64,
 }
 
 /// Why a run failed.
@@ -298,6 +306,8 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
     };
     let mut isolated_until: BTreeMap<NodeId, u64> = BTreeMap::new();
     let (mut crashes, mut attestations) = (0u64, 0u64);
+    let mut received = vec![0u64; config.witnesses];
+    let mut witness_polls = 0u64;
     let safety = |tick: u64, v: Violation| SimFailure::Safety {
         seed: config.seed,
         tick,
@@ -371,6 +381,12 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
             }
             match env.to {
                 NodeId::Witness(i) => {
+                    if byzantine_keys.contains_key(&i) || matches!(slots[i], Some(Slot::Up(_))) {
+                        received[i] += 1;
+                        if matches!(env.msg, Msg::PendingQuery(_)) {
+                            witness_polls += 1;
+                        }
+                    }
                     if let Some(keys) = byzantine_keys.get_mut(&i) {
                         // Byzantine: attest anything asked, never lock, never check. It does
                         // acknowledge pushed certificates (a witness that never acks only
@@ -456,6 +472,9 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         frozen: owners.iter().filter(|o| o.frozen).count(),
         crashes,
         attestations,
+        witness_messages: received.iter().sum(),
+        max_witness_messages: received.iter().copied().max().unwrap_or(0),
+        witness_polls,
     })
 }
 

@@ -233,10 +233,9 @@ impl WitnessStore for SqliteWitnessStore {
     /// Every frozen account's proof whose row decodes (bad rows are logged, counted and
     /// skipped).
     fn frozen(&self) -> Result<Vec<EquivocationProof>, StoreError> {
-        self.read_all(
-            "SELECT account, proof FROM frozen ORDER BY account",
-            |r| decode_frozen_row(r.get(0)?, r.get(1)?),
-        )
+        self.read_all("SELECT account, proof FROM frozen ORDER BY account", |r| {
+            decode_frozen_row(r.get(0)?, r.get(1)?)
+        })
     }
 
     /// Freezes the proof's account. Freezing is permanent: an account already frozen keeps

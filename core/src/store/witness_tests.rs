@@ -230,7 +230,10 @@ fn a_different_block_at_a_locked_height_is_refused_and_the_first_lock_survives()
             .put_lock(&second)
             .expect_err("a second block is refused");
         assert!(err.is_lock_conflict(), "{err}");
-        assert_eq!(store.lock(&f.account(), 1).expect("read"), Some(first.clone()));
+        assert_eq!(
+            store.lock(&f.account(), 1).expect("read"),
+            Some(first.clone())
+        );
         // The same block again (re-signed: Falcon signatures differ) is accepted and the
         // stored copy is kept.
         let mut again = first.clone();
@@ -242,7 +245,10 @@ fn a_different_block_at_a_locked_height_is_refused_and_the_first_lock_survives()
             .signature;
         assert_ne!(again, first);
         store.put_lock(&again).expect("same block");
-        assert_eq!(store.lock(&f.account(), 1).expect("read"), Some(first.clone()));
+        assert_eq!(
+            store.lock(&f.account(), 1).expect("read"),
+            Some(first.clone())
+        );
     }
     let mut store = reopen(&path);
     assert_eq!(store.lock(&f.account(), 1).expect("read"), Some(first));
@@ -381,7 +387,10 @@ fn pending_lists_round_trip_in_order_and_empty_lists_are_removed() {
         store.put_pending(r2, &[]).expect("clear");
     }
     let mut store = reopen(&path);
-    assert_eq!(store.pending().expect("read"), vec![(r1, list1[1..].to_vec())]);
+    assert_eq!(
+        store.pending().expect("read"),
+        vec![(r1, list1[1..].to_vec())]
+    );
     let full: Vec<_> = (0..MAX_PENDING_PER_RECIPIENT as u64)
         .map(|i| PendingEntry {
             from: AccountId([7; 32]),
@@ -397,7 +406,10 @@ fn pending_lists_round_trip_in_order_and_empty_lists_are_removed() {
         Err(StoreError::Corrupt(_))
     ));
     let store = reopen(&path);
-    assert_eq!(store.pending().expect("read"), vec![(r1, list1[1..].to_vec()), (r2, full)]);
+    assert_eq!(
+        store.pending().expect("read"),
+        vec![(r1, list1[1..].to_vec()), (r2, full)]
+    );
 }
 
 #[test]
@@ -626,7 +638,10 @@ fn corrupt_rows_found_after_opening_are_typed_errors_and_never_overwritten() {
         .execute("UPDATE pending SET entries = X'0100'", [])
         .expect("inject");
 
-    assert!(matches!(store.lock(&account, 1), Err(StoreError::Corrupt(_))));
+    assert!(matches!(
+        store.lock(&account, 1),
+        Err(StoreError::Corrupt(_))
+    ));
     assert!(matches!(store.accounts(), Err(StoreError::Corrupt(_))));
     assert!(matches!(store.pending(), Err(StoreError::Corrupt(_))));
     // The unreadable lock still holds its slot: nothing is attested over it.
