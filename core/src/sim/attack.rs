@@ -11,12 +11,12 @@
 
 use std::collections::BTreeSet;
 
-use super::{genesis_state, sim_key, SimRng};
+use super::{genesis_state, sim_key, sim_witnesses, SimRng};
 use crate::crypto::AccountId;
 use crate::ledger::{Block, BlockBody, DmappId, EpochRules, Op};
 use crate::poc::{
     quorum, AttestReply, AttestRequest, Attestation, Certificate, Epoch, MemoryWitnessStore,
-    Statement, Witness, WitnessId, WitnessNode,
+    Statement, WitnessId, WitnessNode,
 };
 
 /// Parameters of one attack.
@@ -50,21 +50,9 @@ pub struct AttackOutcome {
 /// Runs the attack.
 pub fn sizing_attack(config: &AttackConfig) -> AttackOutcome {
     let mut rng = SimRng::new(config.seed);
-    let keys: Vec<_> = (0..config.witnesses).map(sim_key).collect();
-    let witnesses: Vec<Witness> = keys
-        .iter()
-        .map(|k| Witness {
-            id: WitnessId(blake3::derive_key(
-                "zeropole/sim/witness-id/v1",
-                &k.public_key().to_bytes(),
-            )),
-            public_key: k.public_key().clone(),
-        })
-        .collect();
+    let (keys, witnesses) = sim_witnesses(config.witnesses);
     let mut order: Vec<usize> = (0..config.witnesses).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i as u64 + 1) as usize);
-    }
+    rng.shuffle(&mut order);
     let byzantine_count = (config.p * config.witnesses as f64).round() as usize;
     let byzantine: BTreeSet<WitnessId> = order[..byzantine_count]
         .iter()

@@ -176,6 +176,23 @@ pub fn sim_key(index: usize) -> KeyPair {
     keys[index].clone()
 }
 
+/// `count` simulated witnesses: keys from the pool (indices `0..count`), ids bound to the
+/// keys (the simulator does not model admission certificates).
+pub fn sim_witnesses(count: usize) -> (Vec<KeyPair>, Vec<Witness>) {
+    let keys: Vec<KeyPair> = (0..count).map(sim_key).collect();
+    let witnesses = keys
+        .iter()
+        .map(|k| Witness {
+            id: WitnessId(blake3::derive_key(
+                "zeropole/sim/witness-id/v1",
+                &k.public_key().to_bytes(),
+            )),
+            public_key: k.public_key().clone(),
+        })
+        .collect();
+    (keys, witnesses)
+}
+
 /// The genesis state of a wallet holding `funds`.
 pub fn genesis_state(keys: &KeyPair, funds: u64) -> AccountState {
     let pk = keys.public_key();
@@ -207,18 +224,7 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         dmapps: BTreeSet::new(),
     };
 
-    // Witnesses: keys from the pool (indices 0..W), ids bound to their keys.
-    let witness_keys: Vec<KeyPair> = (0..config.witnesses).map(sim_key).collect();
-    let witnesses: Vec<Witness> = witness_keys
-        .iter()
-        .map(|k| Witness {
-            id: WitnessId(blake3::derive_key(
-                "zeropole/sim/witness-id/v1",
-                &k.public_key().to_bytes(),
-            )),
-            public_key: k.public_key().clone(),
-        })
-        .collect();
+    let (witness_keys, witnesses) = sim_witnesses(config.witnesses);
     let epoch = Epoch::new(rules, rng.bytes32(), config.n, witnesses.clone());
     let (f, q) = quorum(epoch.committee_len());
 
@@ -252,9 +258,7 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         owners.iter().map(|o| epoch.committee(&o.account)).collect();
     let mut byzantine: BTreeSet<usize> = BTreeSet::new();
     let mut order: Vec<usize> = (0..config.witnesses).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i as u64 + 1) as usize);
-    }
+    rng.shuffle(&mut order);
     for i in order {
         if byzantine.len() >= config.byzantine {
             break;

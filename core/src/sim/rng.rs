@@ -26,6 +26,13 @@ impl SimRng {
         (self.0.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
     }
 
+    /// Shuffles `items` in place (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i as u64 + 1) as usize);
+        }
+    }
+
     /// 32 random bytes.
     pub fn bytes32(&mut self) -> [u8; 32] {
         let mut out = [0u8; 32];
