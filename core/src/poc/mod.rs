@@ -8,6 +8,7 @@ mod attestation;
 mod committee;
 mod epoch;
 mod equivocation;
+mod restore;
 mod store;
 mod witness;
 
@@ -20,6 +21,7 @@ pub use committee::{
 };
 pub use epoch::{Epoch, Witness};
 pub use equivocation::EquivocationProof;
+pub use restore::{LockReply, RestoreCheck, RestoreDecision};
 pub use store::{CertifiedAccount, MemoryWitnessStore, WitnessStore};
 pub use witness::{
     AttestReply, AttestRequest, CertificateOutcome, PendingEntry, WitnessNode,

@@ -179,6 +179,19 @@ impl<S: WitnessStore> WitnessNode<S> {
         self.store
     }
 
+    /// Answers a restored wallet's lock query at `(account, height)` (see
+    /// [`super::RestoreCheck`]).
+    pub fn handle_lock_query(&self, account: &AccountId, height: u64) -> super::LockReply {
+        if !self.epoch.committee(account).contains(&self.me.id) {
+            return super::LockReply::NotInCommittee;
+        }
+        match self.store.lock(account, height) {
+            Ok(Some(block)) => super::LockReply::Locked(block),
+            Ok(None) => super::LockReply::Free,
+            Err(e) => super::LockReply::Storage(e.to_string()),
+        }
+    }
+
     /// Answers an attestation request.
     pub fn handle_attest(&mut self, request: &AttestRequest) -> AttestReply {
         let block = &request.block;

@@ -352,3 +352,128 @@ fn requests_outside_the_committee_are_declined() {
         AttestReply::NotInCommittee
     );
 }
+
+mod restore {
+    use super::*;
+    use crate::poc::{LockReply, RestoreCheck, RestoreDecision};
+
+    fn ask_all(
+        fx: &Fixture,
+        nodes: &[WitnessNode<MemoryWitnessStore>],
+        height: u64,
+    ) -> RestoreDecision {
+        let mut check = RestoreCheck::new(&fx.epoch, fx.owner.public_key().clone(), height);
+        let mut decision = RestoreDecision::Pending;
+        for node in nodes {
+            let reply = node.handle_lock_query(&fx.owner.public_key().account_id(), height);
+            decision = check.handle_reply(node.witness().id, reply);
+        }
+        decision
+    }
+
+    #[test]
+    fn a_wallet_with_nothing_locked_may_sign_once_q_members_say_so() {
+        let fx = fixture();
+        let nodes: Vec<_> = (0..4).map(|i| fx.node(i)).collect();
+        let mut check = RestoreCheck::new(&fx.epoch, fx.owner.public_key().clone(), 1);
+        let account = fx.owner.public_key().account_id();
+        // q = 3: two answers are not enough, a repeated answer does not count twice.
+        assert_eq!(
+            check.handle_reply(
+                nodes[0].witness().id,
+                nodes[0].handle_lock_query(&account, 1)
+            ),
+            RestoreDecision::Pending
+        );
+        assert_eq!(
+            check.handle_reply(nodes[0].witness().id, LockReply::Free),
+            RestoreDecision::Pending
+        );
+        assert_eq!(
+            check.handle_reply(
+                nodes[1].witness().id,
+                nodes[1].handle_lock_query(&account, 1)
+            ),
+            RestoreDecision::Pending
+        );
+        assert_eq!(
+            check.handle_reply(WitnessId([0xAB; 32]), LockReply::Free),
+            RestoreDecision::Pending,
+            "a stranger does not count"
+        );
+        assert_eq!(
+            check.handle_reply(
+                nodes[2].witness().id,
+                nodes[2].handle_lock_query(&account, 1)
+            ),
+            RestoreDecision::FreeToSign
+        );
+    }
+
+    #[test]
+    fn a_block_signed_on_the_old_phone_is_resent_verbatim() {
+        let mut fx = fixture();
+        let old_phone_block = fx.send(1, 10, DmappId::WALLET);
+        let mut nodes: Vec<_> = (0..4).map(|i| fx.node(i)).collect();
+        // The old phone reached only one member before it was lost.
+        assert!(matches!(
+            nodes[3].handle_attest(&request(&old_phone_block)),
+            AttestReply::Attested(_)
+        ));
+        assert_eq!(
+            ask_all(&fx, &nodes, 1),
+            RestoreDecision::Resend(old_phone_block)
+        );
+    }
+
+    #[test]
+    fn a_forged_lock_from_a_byzantine_member_is_ignored() {
+        let mut fx = fixture();
+        let nodes: Vec<_> = (0..4).map(|i| fx.node(i)).collect();
+        let mut forged = fx.send(1, 10, DmappId::WALLET);
+        forged.body.balance += 1; // no longer the owner's signature
+        let mut check = RestoreCheck::new(&fx.epoch, fx.owner.public_key().clone(), 1);
+        let account = fx.owner.public_key().account_id();
+        check.handle_reply(nodes[0].witness().id, LockReply::Locked(forged));
+        check.handle_reply(
+            nodes[1].witness().id,
+            nodes[1].handle_lock_query(&account, 1),
+        );
+        check.handle_reply(
+            nodes[2].witness().id,
+            nodes[2].handle_lock_query(&account, 1),
+        );
+        assert_eq!(
+            check.decision(),
+            RestoreDecision::Pending,
+            "the forged answer is not an answer"
+        );
+        assert_eq!(
+            check.handle_reply(
+                nodes[3].witness().id,
+                nodes[3].handle_lock_query(&account, 1)
+            ),
+            RestoreDecision::FreeToSign
+        );
+    }
+
+    #[test]
+    fn two_devices_that_both_signed_are_reported_as_equivocation() {
+        let mut fx = fixture();
+        let phone_a = fx.send(1, 10, DmappId::WALLET);
+        let phone_b = fx.send(1, 20, DmappId::WALLET);
+        let mut nodes: Vec<_> = (0..4).map(|i| fx.node(i)).collect();
+        assert!(matches!(
+            nodes[0].handle_attest(&request(&phone_a)),
+            AttestReply::Attested(_)
+        ));
+        assert!(matches!(
+            nodes[1].handle_attest(&request(&phone_b)),
+            AttestReply::Attested(_)
+        ));
+        assert!(matches!(
+            ask_all(&fx, &nodes, 1),
+            RestoreDecision::Equivocated(_)
+        ));
+    }
+}
