@@ -21,7 +21,7 @@ use crate::ledger::Block;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockReply {
     /// This owner-signed block is locked there.
-    Locked(Block),
+    Locked(Box<Block>),
     /// Nothing is locked there.
     Free,
     /// The witness is not in the account's committee.
@@ -36,12 +36,12 @@ pub enum RestoreDecision {
     /// Fewer than `q` committee members have answered.
     Pending,
     /// Re-send this block, signed earlier by this account (on another device).
-    Resend(Block),
+    Resend(Box<Block>),
     /// No member holds a lock: the wallet may sign a new block here.
     FreeToSign,
     /// Two different owner-signed blocks are locked there: the account equivocated (two
     /// devices were active at once) and will be frozen.
-    Equivocated(EquivocationProof),
+    Equivocated(Box<EquivocationProof>),
 }
 
 /// Collects lock answers for one `(account, height)`.
@@ -86,7 +86,7 @@ impl RestoreCheck {
                         && block.verify_signature(&self.owner);
                     if genuine {
                         self.answered.insert(from);
-                        self.locked.insert(block.hash(), block);
+                        self.locked.insert(block.hash(), *block);
                     }
                 }
                 LockReply::Free => {
@@ -103,12 +103,12 @@ impl RestoreCheck {
         let mut locks = self.locked.values();
         match (locks.next(), locks.next()) {
             (Some(first), Some(second)) => {
-                return RestoreDecision::Equivocated(EquivocationProof {
+                return RestoreDecision::Equivocated(Box::new(EquivocationProof {
                     first: first.clone(),
                     second: second.clone(),
-                })
+                }))
             }
-            (Some(only), None) => return RestoreDecision::Resend(only.clone()),
+            (Some(only), None) => return RestoreDecision::Resend(Box::new(only.clone())),
             _ => {}
         }
         if self.answered.len() >= self.quorum {

@@ -186,7 +186,7 @@ impl<S: WitnessStore> WitnessNode<S> {
             return super::LockReply::NotInCommittee;
         }
         match self.store.lock(account, height) {
-            Ok(Some(block)) => super::LockReply::Locked(block),
+            Ok(Some(block)) => super::LockReply::Locked(Box::new(block)),
             Ok(None) => super::LockReply::Free,
             Err(e) => super::LockReply::Storage(e.to_string()),
         }

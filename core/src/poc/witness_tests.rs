@@ -422,7 +422,7 @@ mod restore {
         ));
         assert_eq!(
             ask_all(&fx, &nodes, 1),
-            RestoreDecision::Resend(old_phone_block)
+            RestoreDecision::Resend(Box::new(old_phone_block))
         );
     }
 
@@ -434,7 +434,7 @@ mod restore {
         forged.body.balance += 1; // no longer the owner's signature
         let mut check = RestoreCheck::new(&fx.epoch, fx.owner.public_key().clone(), 1);
         let account = fx.owner.public_key().account_id();
-        check.handle_reply(nodes[0].witness().id, LockReply::Locked(forged));
+        check.handle_reply(nodes[0].witness().id, LockReply::Locked(Box::new(forged)));
         check.handle_reply(
             nodes[1].witness().id,
             nodes[1].handle_lock_query(&account, 1),
