@@ -244,21 +244,20 @@ impl SignedManifest {
 
     /// The canonical encoding: manifest, authority, signature.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        self.manifest.write(&mut w);
-        wire::write_signer(&mut w, &self.authority, &self.signature);
-        w.finish()
+        wire::encode_signed(|w| self.manifest.write(w), &self.authority, &self.signature)
     }
 
     /// Decodes exactly one signed manifest (no signature check: see [`Self::verify`]).
     /// Any malformed input is a typed error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        wire::check_len(bytes, "signed manifest", MAX_SIGNED_MANIFEST_LEN)?;
-        let mut r = Reader::new(bytes);
-        let manifest = DmappManifest::read(&mut r)?;
-        let authority = wire::read_key(&mut r, "review authority")?;
-        let signature = wire::read_signature(&mut r, "manifest signature")?;
-        r.finish()?;
+        let (manifest, authority, signature) = wire::decode_signed(
+            bytes,
+            "signed manifest",
+            MAX_SIGNED_MANIFEST_LEN,
+            DmappManifest::read,
+            "review authority",
+            "manifest signature",
+        )?;
         Ok(SignedManifest {
             manifest,
             authority,

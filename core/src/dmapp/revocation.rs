@@ -150,20 +150,23 @@ impl SignedRevocation {
 
     /// The canonical encoding: revocation, authority, signature.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        self.revocation.write(&mut w);
-        wire::write_signer(&mut w, &self.authority, &self.signature);
-        w.finish()
+        wire::encode_signed(
+            |w| self.revocation.write(w),
+            &self.authority,
+            &self.signature,
+        )
     }
 
     /// Decodes exactly one signed revocation (no signature check: see [`Self::verify`]).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        wire::check_len(bytes, "signed revocation", MAX_SIGNED_REVOCATION_LEN)?;
-        let mut r = Reader::new(bytes);
-        let revocation = DmappRevocation::read(&mut r)?;
-        let authority = wire::read_key(&mut r, "review authority")?;
-        let signature = wire::read_signature(&mut r, "revocation signature")?;
-        r.finish()?;
+        let (revocation, authority, signature) = wire::decode_signed(
+            bytes,
+            "signed revocation",
+            MAX_SIGNED_REVOCATION_LEN,
+            DmappRevocation::read,
+            "review authority",
+            "revocation signature",
+        )?;
         Ok(SignedRevocation {
             revocation,
             authority,

@@ -28,6 +28,37 @@ pub(crate) fn read_signature(
     })
 }
 
+/// Encodes `body ‖ authority ‖ signature`, the layout of every authority-signed object.
+pub(crate) fn encode_signed(
+    write_body: impl FnOnce(&mut Writer),
+    authority: &PublicKey,
+    signature: &Signature,
+) -> Vec<u8> {
+    let mut w = Writer::new();
+    write_body(&mut w);
+    write_signer(&mut w, authority, signature);
+    w.finish()
+}
+
+/// Decodes exactly one `body ‖ authority ‖ signature` of at most `max` bytes (no signature
+/// check). Any malformed input is a typed error, never a panic.
+pub(crate) fn decode_signed<T>(
+    bytes: &[u8],
+    what: &'static str,
+    max: usize,
+    read_body: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+    authority_field: &'static str,
+    signature_field: &'static str,
+) -> Result<(T, PublicKey, Signature), DecodeError> {
+    check_len(bytes, what, max)?;
+    let mut r = Reader::new(bytes);
+    let body = read_body(&mut r)?;
+    let authority = read_key(&mut r, authority_field)?;
+    let signature = read_signature(&mut r, signature_field)?;
+    r.finish()?;
+    Ok((body, authority, signature))
+}
+
 /// Writes `authority ‖ signature`, the tail of every signed object.
 pub(crate) fn write_signer(w: &mut Writer, authority: &PublicKey, signature: &Signature) {
     w.bytes(&authority.to_bytes()).bytes(&signature.to_bytes());

@@ -173,21 +173,20 @@ impl SignedAdmission {
 
     /// The canonical encoding: certificate, authority, signature.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        self.cert.write(&mut w);
-        wire::write_signer(&mut w, &self.authority, &self.signature);
-        w.finish()
+        wire::encode_signed(|w| self.cert.write(w), &self.authority, &self.signature)
     }
 
     /// Decodes exactly one signed admission (no signature check: see [`Self::verify`]).
     /// Any malformed input is a typed error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        wire::check_len(bytes, "signed admission", MAX_SIGNED_ADMISSION_LEN)?;
-        let mut r = Reader::new(bytes);
-        let cert = AdmissionCert::read(&mut r)?;
-        let authority = wire::read_key(&mut r, "admission authority")?;
-        let signature = wire::read_signature(&mut r, "admission signature")?;
-        r.finish()?;
+        let (cert, authority, signature) = wire::decode_signed(
+            bytes,
+            "signed admission",
+            MAX_SIGNED_ADMISSION_LEN,
+            AdmissionCert::read,
+            "admission authority",
+            "admission signature",
+        )?;
         Ok(SignedAdmission {
             cert,
             authority,
