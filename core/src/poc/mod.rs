@@ -5,6 +5,7 @@
 //! Epoch transitions and handover are not implemented yet.
 
 mod attestation;
+mod collector;
 mod committee;
 mod epoch;
 mod equivocation;
@@ -15,6 +16,7 @@ mod witness;
 pub use attestation::{
     Attestation, Certificate, CertificateError, Statement, ATTESTATION_VERSION, MAX_COMMITTEE,
 };
+pub use collector::{CollectFailure, Collector, CollectorStep, MemberAnswer};
 pub use committee::{
     committee_size, failure_probability, quorum, security_bits, select_committee, CommitteeIndex,
     WitnessId,

@@ -1,0 +1,296 @@
+//! Gathering a certificate for one block: the requester's side of POC (DESIGN.md §4).
+//!
+//! A [`Collector`] is what a station runs on behalf of a phone (or a full node for
+//! itself): it asks every committee member to attest the block, feeds lagging members the
+//! certificates they lack ("need h−1"), counts valid attestations and assembles the
+//! certificate at `q`. It is sans-IO: the caller delivers the members' answers and sends
+//! what the returned [`CollectorStep`]s say, over libp2p or in a test.
+//!
+//! Byzantine members cannot stall or fail a transfer on their own: a block is given up
+//! only when more than `f` members refuse it (then no quorum of `q = n − f` can exist),
+//! and attestations are checked against `W_e` before they count.
+
+use std::collections::BTreeMap;
+
+use super::{
+    AttestReply, AttestRequest, Attestation, Certificate, Epoch, EquivocationProof, Statement,
+    WitnessId,
+};
+
+/// One member's answer to an attestation request, in the form that crosses the network
+/// (structured validation errors travel as their message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberAnswer {
+    /// The member attested.
+    Attested(Attestation),
+    /// The member lacks the certificate at `height`: send it (and later ones), then ask
+    /// again.
+    NeedCertificate {
+        /// The missing height.
+        height: u64,
+    },
+    /// The member refuses the block (invalid, bad send certificate, not in committee).
+    Rejected(String),
+    /// The member holds a conflicting owner-signed block at this height (the account is
+    /// frozen, or is now).
+    Conflict(Box<EquivocationProof>),
+    /// The member could not answer now (storage failure, unreachable): ask again later.
+    Unavailable(String),
+}
+
+impl From<&AttestReply> for MemberAnswer {
+    fn from(reply: &AttestReply) -> Self {
+        match reply {
+            AttestReply::Attested(a) => MemberAnswer::Attested(a.clone()),
+            AttestReply::NeedCertificate { height, .. } => {
+                MemberAnswer::NeedCertificate { height: *height }
+            }
+            AttestReply::Invalid(e) => MemberAnswer::Rejected(format!("invalid block: {e}")),
+            AttestReply::BadSendCertificate(e) => {
+                MemberAnswer::Rejected(format!("bad send certificate: {e}"))
+            }
+            AttestReply::Equivocation(p) | AttestReply::Frozen(p) => {
+                MemberAnswer::Conflict(Box::new(p.clone()))
+            }
+            AttestReply::NotInCommittee => {
+                MemberAnswer::Rejected("not in the account's committee".into())
+            }
+            AttestReply::Storage(e) => MemberAnswer::Unavailable(format!("storage: {e}")),
+        }
+    }
+}
+
+/// Why a block cannot be certified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectFailure {
+    /// More than `f` members refused it; their reasons, one per member.
+    Rejected(Vec<String>),
+    /// More than `f` members hold a conflicting block at this height: the owner
+    /// equivocated. One of the proofs.
+    Conflict(Box<EquivocationProof>),
+}
+
+impl std::fmt::Display for CollectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CollectFailure::Rejected(reasons) => {
+                let mut distinct: Vec<&String> = reasons.iter().collect();
+                distinct.sort();
+                distinct.dedup();
+                write!(
+                    f,
+                    "refused by {} committee members: {}",
+                    reasons.len(),
+                    distinct
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }
+            CollectFailure::Conflict(_) => write!(
+                f,
+                "the account signed another block at this height (equivocation); it is frozen"
+            ),
+        }
+    }
+}
+
+/// What the caller must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectorStep {
+    /// Send the attestation request ([`Collector::request`]) to these members.
+    Ask(Vec<WitnessId>),
+    /// Push these certificates, in order, to `member`, then ask it again.
+    CatchUp {
+        /// The lagging member.
+        member: WitnessId,
+        /// The certificates it lacks, lowest height first.
+        certificates: Vec<Certificate>,
+    },
+    /// The block is certified.
+    Certified(Box<Certificate>),
+    /// The block cannot be certified.
+    Failed(CollectFailure),
+}
+
+/// Gathers attestations for one block until it is certified or cannot be.
+#[derive(Debug)]
+pub struct Collector {
+    epoch: Epoch,
+    request: AttestRequest,
+    history: BTreeMap<u64, Certificate>,
+    committee: Vec<WitnessId>,
+    statement: Statement,
+    attestations: BTreeMap<WitnessId, Attestation>,
+    refused: BTreeMap<WitnessId, MemberAnswer>,
+    finished: bool,
+}
+
+impl Collector {
+    /// A collector for `request` in `epoch`. `history` holds the account's certificates
+    /// that lagging members may need (typically the certified head; more is harmless).
+    pub fn new(epoch: Epoch, request: AttestRequest, history: Vec<Certificate>) -> Self {
+        let account = request.block.body.account;
+        let committee = epoch.committee(&account);
+        let statement = Statement::for_block(epoch.number(), &request.block);
+        let history = history
+            .into_iter()
+            .filter(|c| c.block.body.account == account)
+            .map(|c| (c.block.body.height, c))
+            .collect();
+        Collector {
+            epoch,
+            request,
+            history,
+            committee,
+            statement,
+            attestations: BTreeMap::new(),
+            refused: BTreeMap::new(),
+            finished: false,
+        }
+    }
+
+    /// The request to send to members.
+    pub fn request(&self) -> &AttestRequest {
+        &self.request
+    }
+
+    /// The account's committee, nearest first.
+    pub fn committee(&self) -> &[WitnessId] {
+        &self.committee
+    }
+
+    /// Whether the collector has reached a final step (certified or failed).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Valid attestations gathered so far.
+    pub fn attestation_count(&self) -> usize {
+        self.attestations.len()
+    }
+
+    /// The first step: ask every member.
+    pub fn start(&mut self) -> Vec<CollectorStep> {
+        vec![CollectorStep::Ask(self.committee.clone())]
+    }
+
+    /// Asks again every member that has neither attested nor refused (after a timeout).
+    pub fn retry(&mut self) -> Vec<CollectorStep> {
+        if self.finished {
+            return Vec::new();
+        }
+        let silent: Vec<WitnessId> = self
+            .committee
+            .iter()
+            .filter(|w| !self.attestations.contains_key(w) && !self.refused.contains_key(w))
+            .copied()
+            .collect();
+        if silent.is_empty() {
+            Vec::new()
+        } else {
+            vec![CollectorStep::Ask(silent)]
+        }
+    }
+
+    /// Handles `member`'s answer. Answers from non-members, and attestations that do not
+    /// verify against `W_e` or attest something else, are ignored.
+    pub fn on_answer(&mut self, member: WitnessId, answer: MemberAnswer) -> Vec<CollectorStep> {
+        if self.finished || !self.committee.contains(&member) {
+            return Vec::new();
+        }
+        match answer {
+            MemberAnswer::Attested(a) => {
+                let valid = a.witness == member
+                    && a.statement == self.statement
+                    && self.epoch.witness(&member).is_some_and(|w| a.verify(w));
+                if !valid {
+                    return self.refuse(
+                        member,
+                        MemberAnswer::Rejected("sent an invalid attestation".into()),
+                    );
+                }
+                self.refused.remove(&member);
+                self.attestations.insert(member, a);
+                if self.attestations.len() >= self.epoch.quorum() {
+                    let attestations: Vec<Attestation> =
+                        self.attestations.values().cloned().collect();
+                    let cert = Certificate::assemble(
+                        self.request.block.clone(),
+                        &self.epoch,
+                        &attestations,
+                    );
+                    if cert.verify(&self.epoch).is_ok() {
+                        self.finished = true;
+                        return vec![CollectorStep::Certified(Box::new(cert))];
+                    }
+                }
+                Vec::new()
+            }
+            MemberAnswer::NeedCertificate { height } => {
+                let certificates: Vec<Certificate> = self
+                    .history
+                    .range(height..self.request.block.body.height)
+                    .map(|(_, c)| c.clone())
+                    .collect();
+                if certificates.first().map(|c| c.block.body.height) != Some(height) {
+                    return self.refuse(
+                        member,
+                        MemberAnswer::Rejected(format!(
+                            "lags behind and needs the certificate at height {height}, \
+                             which the submitter did not provide"
+                        )),
+                    );
+                }
+                vec![CollectorStep::CatchUp {
+                    member,
+                    certificates,
+                }]
+            }
+            refusal @ (MemberAnswer::Rejected(_) | MemberAnswer::Conflict(_)) => {
+                self.refuse(member, refusal)
+            }
+            MemberAnswer::Unavailable(_) => Vec::new(),
+        }
+    }
+
+    fn refuse(&mut self, member: WitnessId, answer: MemberAnswer) -> Vec<CollectorStep> {
+        if self.attestations.contains_key(&member) {
+            return Vec::new();
+        }
+        self.refused.insert(member, answer);
+        let f = self.committee.len() - self.epoch.quorum();
+        if self.refused.len() <= f {
+            return Vec::new();
+        }
+        self.finished = true;
+        let conflicts: Vec<&EquivocationProof> = self
+            .refused
+            .values()
+            .filter_map(|a| match a {
+                MemberAnswer::Conflict(p) => Some(p.as_ref()),
+                _ => None,
+            })
+            .collect();
+        if conflicts.len() > f {
+            return vec![CollectorStep::Failed(CollectFailure::Conflict(Box::new(
+                conflicts[0].clone(),
+            )))];
+        }
+        let reasons = self
+            .refused
+            .values()
+            .map(|a| match a {
+                MemberAnswer::Rejected(r) => r.clone(),
+                MemberAnswer::Conflict(_) => "holds a conflicting block at this height".into(),
+                _ => "refused".into(),
+            })
+            .collect();
+        vec![CollectorStep::Failed(CollectFailure::Rejected(reasons))]
+    }
+}
+
+#[cfg(test)]
+#[path = "collector_tests.rs"]
+mod tests;
