@@ -23,9 +23,11 @@
 
 pub mod codec;
 pub mod crypto;
+pub mod devnet;
 pub mod dmapp;
 pub mod genesis;
 pub mod ledger;
+pub mod net;
 pub mod poc;
 pub mod sim;
 pub mod store;

@@ -8,6 +8,8 @@ mod block;
 
 pub use block::{Block, BlockBody, DmappId, Op, BLOCK_VERSION, MAX_BLOCK_LEN, MAX_MEMO_LEN};
 
+mod next;
+pub use next::{next_receive, next_send};
 pub mod state_codec;
 mod validate;
 

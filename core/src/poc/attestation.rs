@@ -193,7 +193,7 @@ impl Certificate {
         }
         let committee = epoch.committee(&self.block.body.account);
         if self.signers.len() != committee.len().div_ceil(8)
-            || (committee.len() % 8 != 0
+            || (!committee.len().is_multiple_of(8)
                 && self
                     .signers
                     .last()

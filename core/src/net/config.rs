@@ -1,0 +1,139 @@
+//! How a node's swarm is configured. Every rust-libp2p timer that matters on a phone is
+//! set here deliberately (DESIGN.md §7), not left at its default.
+
+use std::time::Duration;
+
+use libp2p::Multiaddr;
+
+/// Timers of the swarm and its behaviours.
+#[derive(Debug, Clone)]
+pub struct Timers {
+    /// Idle connections are closed after this (QUIC uses the smaller of both sides).
+    pub idle_timeout: Duration,
+    /// Ping interval (keep-alive).
+    pub ping_interval: Duration,
+    /// Identify re-run interval.
+    pub identify_interval: Duration,
+    /// How long one POC request may take.
+    pub request_timeout: Duration,
+    /// A station asks silent committee members again after this.
+    pub collect_retry: Duration,
+    /// A station gives up collecting a block after this.
+    pub collect_deadline: Duration,
+}
+
+impl Timers {
+    /// A station's timers: long idle timeout (≥ 90 s, DESIGN.md §6), frequent pings.
+    pub fn station() -> Self {
+        Timers {
+            idle_timeout: Duration::from_secs(120),
+            ping_interval: Duration::from_secs(15),
+            identify_interval: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(10),
+            collect_retry: Duration::from_secs(2),
+            collect_deadline: Duration::from_secs(30),
+        }
+    }
+
+    /// An Active-profile phone's timers: keep-alive 25 s, identify hourly.
+    pub fn phone_active() -> Self {
+        Timers {
+            idle_timeout: Duration::from_secs(90),
+            ping_interval: Duration::from_secs(25),
+            identify_interval: Duration::from_secs(3600),
+            request_timeout: Duration::from_secs(15),
+            collect_retry: Duration::from_secs(2),
+            collect_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A relay server's limits, sized for carriers (far above libp2p's defaults of 128
+/// reservations, 16 circuits, 2 min and 128 KiB per circuit).
+#[derive(Debug, Clone)]
+pub struct RelayLimits {
+    /// Reservations held at once.
+    pub max_reservations: usize,
+    /// Reservations per peer.
+    pub max_reservations_per_peer: usize,
+    /// How long a reservation lasts before it must be renewed.
+    pub reservation_duration: Duration,
+    /// Circuits relayed at once.
+    pub max_circuits: usize,
+    /// Circuits per peer.
+    pub max_circuits_per_peer: usize,
+    /// Longest circuit.
+    pub max_circuit_duration: Duration,
+    /// Most bytes relayed per circuit.
+    pub max_circuit_bytes: u64,
+}
+
+impl Default for RelayLimits {
+    fn default() -> Self {
+        RelayLimits {
+            max_reservations: 50_000,
+            max_reservations_per_peer: 4,
+            reservation_duration: Duration::from_secs(3600),
+            max_circuits: 10_000,
+            max_circuits_per_peer: 16,
+            max_circuit_duration: Duration::from_secs(30 * 60),
+            max_circuit_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What makes a node a station.
+#[derive(Debug, Clone, Default)]
+pub struct StationConfig {
+    /// Relay server limits.
+    pub relay: RelayLimits,
+    /// Most connections at once.
+    pub max_connections: u32,
+}
+
+/// A node's network configuration.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Addresses to listen on (`/ip4/127.0.0.1/udp/0/quic-v1`, `/ip4/0.0.0.0/tcp/4001`...).
+    pub listen: Vec<Multiaddr>,
+    /// Addresses this node is reachable at, confirmed by configuration (stations: without
+    /// them relay v2 never advertises HOP and kad never serves).
+    pub external: Vec<Multiaddr>,
+    /// Home stations (phones) or fellow stations: full addresses ending in `/p2p/<id>`.
+    pub bootstrap: Vec<Multiaddr>,
+    /// `Some` for a station (relay server, kad server, AutoNAT server).
+    pub station: Option<StationConfig>,
+    /// Run the AutoNAT v2 client (Full-profile phones; never on cellular).
+    pub autonat_client: bool,
+    /// Timers.
+    pub timers: Timers,
+}
+
+impl NetConfig {
+    /// A station listening on `listen`, reachable at `external`.
+    pub fn station(listen: Vec<Multiaddr>, external: Vec<Multiaddr>) -> Self {
+        NetConfig {
+            listen,
+            external,
+            bootstrap: Vec::new(),
+            station: Some(StationConfig {
+                relay: RelayLimits::default(),
+                max_connections: 100_000,
+            }),
+            autonat_client: false,
+            timers: Timers::station(),
+        }
+    }
+
+    /// A phone in the Active profile: no listening, one connection per home station.
+    pub fn phone(home_stations: Vec<Multiaddr>) -> Self {
+        NetConfig {
+            listen: Vec::new(),
+            external: Vec::new(),
+            bootstrap: home_stations,
+            station: None,
+            autonat_client: false,
+            timers: Timers::phone_active(),
+        }
+    }
+}

@@ -1,0 +1,1152 @@
+//! The swarm task: one tokio task owns the libp2p swarm, the node's witness duty and the
+//! station's collectors, and serves commands from [`NetHandle`]s.
+//!
+//! Roles (DESIGN.md §4, §6):
+//! - a **phone** submits its owner-signed block once to a home station and gets the
+//!   certificate back; it asks the station for its inbox (certified sends to it not yet
+//!   received) and for certified heads. If one home station fails it tries the other.
+//! - a **station** runs a [`Collector`] per submitted block: it asks the committee members
+//!   (itself locally, the others over `/zeropole/poc/1`), feeds lagging members the
+//!   certificates they lack, and pushes the finished certificate to the sender's and the
+//!   recipient's committees. With witness duty it answers attestation requests and
+//!   certificate pushes through its [`WitnessNode`]. It answers a phone's inbox and head
+//!   queries by asking the account's committee.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{identity, Multiaddr, PeerId, Swarm};
+use tokio::sync::{mpsc, oneshot};
+
+use super::behaviour::{Behaviour, BehaviourEvent};
+use super::config::NetConfig;
+use super::wire::{Request, Response, MAX_INBOX};
+use super::{NetError, PeerRecord};
+use crate::crypto::{AccountId, Hash, KeyPair};
+use crate::ledger::Op;
+use crate::poc::{
+    AttestRequest, Certificate, CertificateOutcome, Collector, CollectorStep, Epoch, MemberAnswer,
+    WitnessId, WitnessNode, WitnessStore,
+};
+
+/// A station's witness duty: its witness state machine and its witness key (which also
+/// signs its [`PeerRecord`]).
+pub struct WitnessDuty<S: WitnessStore> {
+    /// The witness.
+    pub node: WitnessNode<S>,
+    /// The witness key.
+    pub keys: KeyPair,
+}
+
+/// A snapshot of the node's network state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetStatus {
+    /// This node's libp2p identity.
+    pub peer_id: PeerId,
+    /// Addresses the node listens on.
+    pub listen: Vec<Multiaddr>,
+    /// Addresses confirmed as external.
+    pub external: Vec<Multiaddr>,
+    /// Peers with an open connection.
+    pub connected: Vec<PeerId>,
+    /// Witnesses whose peer record this node holds.
+    pub known_witnesses: usize,
+    /// Whether this node is a station.
+    pub station: bool,
+}
+
+enum Command {
+    Submit {
+        request: Box<AttestRequest>,
+        history: Vec<Certificate>,
+        reply: oneshot::Sender<Result<Certificate, NetError>>,
+    },
+    Inbox {
+        account: AccountId,
+        reply: oneshot::Sender<Result<Vec<Certificate>, NetError>>,
+    },
+    Head {
+        account: AccountId,
+        reply: oneshot::Sender<Result<Option<Certificate>, NetError>>,
+    },
+    Status {
+        reply: oneshot::Sender<NetStatus>,
+    },
+}
+
+/// A cheap, cloneable handle to a running network task. Dropping every handle stops it.
+#[derive(Clone)]
+pub struct NetHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl NetHandle {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// Gets `request` certified: through a home station (phone), or by collecting the
+    /// attestations itself (station). `history` holds the account's latest certificates,
+    /// for lagging committee members.
+    pub async fn submit(
+        &self,
+        request: AttestRequest,
+        history: Vec<Certificate>,
+    ) -> Result<Certificate, NetError> {
+        self.ask(|reply| Command::Submit {
+            request: Box::new(request),
+            history,
+            reply,
+        })
+        .await?
+    }
+
+    /// Certified sends to `account` that its committee still lists as not received
+    /// (verified certificates, at most 64).
+    pub async fn inbox(&self, account: AccountId) -> Result<Vec<Certificate>, NetError> {
+        self.ask(|reply| Command::Inbox { account, reply }).await?
+    }
+
+    /// The highest certificate of `account` its committee members report (verified).
+    pub async fn head(&self, account: AccountId) -> Result<Option<Certificate>, NetError> {
+        self.ask(|reply| Command::Head { account, reply }).await?
+    }
+
+    /// The node's network state.
+    pub async fn status(&self) -> Result<NetStatus, NetError> {
+        self.ask(|reply| Command::Status { reply }).await
+    }
+}
+
+/// Starts nodes.
+pub struct Network;
+
+impl Network {
+    /// Builds the swarm for `config`, starts listening and spawns the network task on the
+    /// current tokio runtime. Must be called from inside a tokio runtime.
+    pub fn start<S: WitnessStore + Send + 'static>(
+        config: NetConfig,
+        key: identity::Keypair,
+        epoch: Epoch,
+        duty: Option<WitnessDuty<S>>,
+    ) -> Result<NetHandle, NetError> {
+        let swarm = build_swarm(&config, key)?;
+        let (tx, rx) = mpsc::channel(64);
+        let mut service = Service::new(swarm, config, epoch, duty)?;
+        tokio::spawn(async move { service.run(rx).await });
+        Ok(NetHandle { commands: tx })
+    }
+}
+
+fn build_swarm(config: &NetConfig, key: identity::Keypair) -> Result<Swarm<Behaviour>, NetError> {
+    let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
+    let idle = config.timers.idle_timeout;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::tls::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .map_err(|e| setup(&e))?
+        .with_quic_config(|mut q| {
+            q.max_idle_timeout = idle.as_millis().min(u32::MAX as u128) as u32;
+            q
+        })
+        .with_relay_client(libp2p::tls::Config::new, libp2p::yamux::Config::default)
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|key, relay_client| Behaviour::new(key, relay_client, config))
+        .map_err(|e| setup(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+        .build();
+    Ok(swarm)
+}
+
+enum Origin {
+    Remote(ResponseChannel<Response>),
+    Local(oneshot::Sender<Result<Certificate, NetError>>),
+}
+
+struct Collection {
+    collector: Collector,
+    origin: Origin,
+    started: Instant,
+    last_ask: Instant,
+    catching_up: HashMap<WitnessId, usize>,
+}
+
+enum GatherKind {
+    Inbox,
+    Head,
+}
+
+enum GatherOrigin {
+    Remote(ResponseChannel<Response>),
+    LocalInbox(oneshot::Sender<Result<Vec<Certificate>, NetError>>),
+    LocalHead(oneshot::Sender<Result<Option<Certificate>, NetError>>),
+}
+
+struct Gather {
+    kind: GatherKind,
+    account: AccountId,
+    origin: GatherOrigin,
+    waiting: usize,
+    certs: BTreeMap<Hash, Certificate>,
+    deadline: Instant,
+}
+
+enum Pending {
+    Attest {
+        collection: u64,
+        member: WitnessId,
+    },
+    CatchUp {
+        collection: u64,
+        member: WitnessId,
+    },
+    Push,
+    Records,
+    Submit {
+        request: Box<Request>,
+        reply: oneshot::Sender<Result<Certificate, NetError>>,
+        tried: Vec<PeerId>,
+    },
+    PhoneQuery {
+        request: Box<Request>,
+        reply: PhoneReply,
+        tried: Vec<PeerId>,
+    },
+    Gather {
+        gather: u64,
+    },
+}
+
+enum PhoneReply {
+    Inbox(oneshot::Sender<Result<Vec<Certificate>, NetError>>),
+    Head(oneshot::Sender<Result<Option<Certificate>, NetError>>),
+}
+
+impl PhoneReply {
+    fn fail(self, e: NetError) {
+        match self {
+            PhoneReply::Inbox(r) => {
+                let _ = r.send(Err(e));
+            }
+            PhoneReply::Head(r) => {
+                let _ = r.send(Err(e));
+            }
+        }
+    }
+}
+
+/// Certificates of sends, kept per recipient until the recipient's `Receive` is certified
+/// (what a station serves from a phone's inbox).
+#[derive(Default)]
+struct Archive {
+    by_recipient: HashMap<AccountId, BTreeMap<Hash, Certificate>>,
+}
+
+impl Archive {
+    fn note(&mut self, cert: &Certificate) {
+        match &cert.block.body.op {
+            Op::Send { to, amount, .. } => {
+                let entries = self.by_recipient.entry(*to).or_default();
+                entries.insert(cert.block_hash(), cert.clone());
+                if entries.len() > MAX_INBOX {
+                    // The bound P: the smallest amount goes first (as pending entries).
+                    let smallest = entries
+                        .iter()
+                        .min_by_key(|(_, c)| match &c.block.body.op {
+                            Op::Send { amount, .. } => *amount,
+                            _ => 0,
+                        })
+                        .map(|(h, _)| *h);
+                    if let Some(h) = smallest {
+                        entries.remove(&h);
+                    }
+                }
+                let _ = amount;
+            }
+            Op::Receive { send_hash, .. } => {
+                if let Some(entries) = self.by_recipient.get_mut(&cert.block.body.account) {
+                    entries.remove(send_hash);
+                }
+            }
+            Op::Open { .. } => {}
+        }
+    }
+
+    fn for_recipient(&self, account: &AccountId) -> Vec<Certificate> {
+        self.by_recipient
+            .get(account)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+struct Service<S: WitnessStore> {
+    swarm: Swarm<Behaviour>,
+    config: NetConfig,
+    epoch: Epoch,
+    duty: Option<WitnessDuty<S>>,
+    records: HashMap<WitnessId, PeerRecord>,
+    witness_of: HashMap<PeerId, WitnessId>,
+    home: Vec<PeerId>,
+    record_seq: u64,
+    records_sent: HashSet<PeerId>,
+    collections: HashMap<u64, Collection>,
+    gathers: HashMap<u64, Gather>,
+    next_id: u64,
+    outbound: HashMap<OutboundRequestId, Pending>,
+    archive: Archive,
+}
+
+fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        Protocol::P2p(id) => Some(id),
+        _ => None,
+    })
+}
+
+impl<S: WitnessStore> Service<S> {
+    fn new(
+        mut swarm: Swarm<Behaviour>,
+        config: NetConfig,
+        epoch: Epoch,
+        duty: Option<WitnessDuty<S>>,
+    ) -> Result<Self, NetError> {
+        for addr in &config.listen {
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| NetError::Setup(format!("listen on {addr}: {e}")))?;
+        }
+        for addr in &config.external {
+            swarm.add_external_address(addr.clone());
+        }
+        let mut home = Vec::new();
+        for addr in &config.bootstrap {
+            let Some(peer) = peer_of(addr) else {
+                return Err(NetError::Setup(format!(
+                    "bootstrap address {addr} lacks /p2p/<peer id>"
+                )));
+            };
+            swarm.add_peer_address(peer, addr.clone());
+            if config.station.is_some() {
+                swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+            }
+            home.push(peer);
+            if let Err(e) = swarm.dial(addr.clone()) {
+                log::warn!("dial {addr}: {e}");
+            }
+        }
+        let record_seq = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Ok(Service {
+            swarm,
+            config,
+            epoch,
+            duty,
+            records: HashMap::new(),
+            witness_of: HashMap::new(),
+            home,
+            record_seq,
+            records_sent: HashSet::new(),
+            collections: HashMap::new(),
+            gathers: HashMap::new(),
+            next_id: 0,
+            outbound: HashMap::new(),
+            archive: Archive::default(),
+        })
+    }
+
+    fn is_station(&self) -> bool {
+        self.config.station.is_some()
+    }
+
+    fn me(&self) -> Option<WitnessId> {
+        self.duty.as_ref().map(|d| d.node.witness().id)
+    }
+
+    async fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = commands.recv() => match command {
+                    Some(c) => self.on_command(c),
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        log::info!("network task of {} stopped", self.swarm.local_peer_id());
+    }
+
+    // ---- commands -------------------------------------------------------------------
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Submit {
+                request,
+                history,
+                reply,
+            } => {
+                if self.is_station() {
+                    self.start_collection(*request, history, Origin::Local(reply));
+                } else {
+                    let request = Box::new(Request::Submit {
+                        request: *request,
+                        history,
+                    });
+                    self.send_submit(request, reply, Vec::new());
+                }
+            }
+            Command::Inbox { account, reply } => {
+                if self.is_station() {
+                    self.start_gather(GatherKind::Inbox, account, GatherOrigin::LocalInbox(reply));
+                } else {
+                    self.send_phone_query(
+                        Box::new(Request::Inbox(account)),
+                        PhoneReply::Inbox(reply),
+                        Vec::new(),
+                    );
+                }
+            }
+            Command::Head { account, reply } => {
+                if self.is_station() {
+                    self.start_gather(GatherKind::Head, account, GatherOrigin::LocalHead(reply));
+                } else {
+                    self.send_phone_query(
+                        Box::new(Request::Head(account)),
+                        PhoneReply::Head(reply),
+                        Vec::new(),
+                    );
+                }
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(NetStatus {
+                    peer_id: *self.swarm.local_peer_id(),
+                    listen: self.swarm.listeners().cloned().collect(),
+                    external: self.swarm.external_addresses().cloned().collect(),
+                    connected: self.swarm.connected_peers().copied().collect(),
+                    known_witnesses: self.records.len(),
+                    station: self.is_station(),
+                });
+            }
+        }
+    }
+
+    /// The home station to use next: a connected one not tried yet, else any not tried.
+    fn next_home(&self, tried: &[PeerId]) -> Option<PeerId> {
+        let untried = || self.home.iter().filter(|p| !tried.contains(p));
+        untried()
+            .find(|p| self.swarm.is_connected(p))
+            .or_else(|| untried().next())
+            .copied()
+    }
+
+    fn send_submit(
+        &mut self,
+        request: Box<Request>,
+        reply: oneshot::Sender<Result<Certificate, NetError>>,
+        mut tried: Vec<PeerId>,
+    ) {
+        let Some(station) = self.next_home(&tried) else {
+            let _ = reply.send(Err(NetError::NoStation(format!(
+                "tried {} home station(s)",
+                tried.len()
+            ))));
+            return;
+        };
+        tried.push(station);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .poc
+            .send_request(&station, (*request).clone());
+        self.outbound.insert(
+            id,
+            Pending::Submit {
+                request,
+                reply,
+                tried,
+            },
+        );
+    }
+
+    fn send_phone_query(
+        &mut self,
+        request: Box<Request>,
+        reply: PhoneReply,
+        mut tried: Vec<PeerId>,
+    ) {
+        let Some(station) = self.next_home(&tried) else {
+            reply.fail(NetError::NoStation(format!(
+                "tried {} home station(s)",
+                tried.len()
+            )));
+            return;
+        };
+        tried.push(station);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .poc
+            .send_request(&station, (*request).clone());
+        self.outbound.insert(
+            id,
+            Pending::PhoneQuery {
+                request,
+                reply,
+                tried,
+            },
+        );
+    }
+
+    // ---- collecting (stations) ------------------------------------------------------
+
+    fn start_collection(
+        &mut self,
+        request: AttestRequest,
+        history: Vec<Certificate>,
+        origin: Origin,
+    ) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut collector = Collector::new(self.epoch.clone(), request, history);
+        let steps = collector.start();
+        let now = Instant::now();
+        self.collections.insert(
+            id,
+            Collection {
+                collector,
+                origin,
+                started: now,
+                last_ask: now,
+                catching_up: HashMap::new(),
+            },
+        );
+        self.run_steps(id, steps);
+    }
+
+    fn run_steps(&mut self, id: u64, steps: Vec<CollectorStep>) {
+        let me = self.me();
+        let mut queue: VecDeque<CollectorStep> = steps.into();
+        while let Some(step) = queue.pop_front() {
+            let Some(collection) = self.collections.get_mut(&id) else {
+                return;
+            };
+            match step {
+                CollectorStep::Ask(members) => {
+                    collection.last_ask = Instant::now();
+                    for member in members {
+                        if Some(member) == me {
+                            let Some(duty) = self.duty.as_mut() else {
+                                continue;
+                            };
+                            let reply = duty.node.handle_attest(collection.collector.request());
+                            queue.extend(
+                                collection
+                                    .collector
+                                    .on_answer(member, MemberAnswer::from(&reply)),
+                            );
+                        } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
+                            let request = Request::Attest(collection.collector.request().clone());
+                            let rid = self.swarm.behaviour_mut().poc.send_request(&peer, request);
+                            self.outbound.insert(
+                                rid,
+                                Pending::Attest {
+                                    collection: id,
+                                    member,
+                                },
+                            );
+                        } else {
+                            log::debug!("no peer record yet for committee member {member:?}");
+                        }
+                    }
+                }
+                CollectorStep::CatchUp {
+                    member,
+                    certificates,
+                } => {
+                    if Some(member) == me {
+                        if let Some(duty) = self.duty.as_mut() {
+                            for c in &certificates {
+                                duty.node.handle_certificate(c);
+                            }
+                        }
+                        queue.push_back(CollectorStep::Ask(vec![member]));
+                    } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
+                        collection.catching_up.insert(member, certificates.len());
+                        for c in certificates {
+                            let rid = self
+                                .swarm
+                                .behaviour_mut()
+                                .poc
+                                .send_request(&peer, Request::Certificate(Box::new(c)));
+                            self.outbound.insert(
+                                rid,
+                                Pending::CatchUp {
+                                    collection: id,
+                                    member,
+                                },
+                            );
+                        }
+                    }
+                }
+                CollectorStep::Certified(cert) => {
+                    if let Some(c) = self.collections.remove(&id) {
+                        self.distribute(&cert);
+                        match c.origin {
+                            Origin::Local(reply) => {
+                                let _ = reply.send(Ok(*cert));
+                            }
+                            Origin::Remote(channel) => {
+                                self.respond(channel, Response::Certified(cert))
+                            }
+                        }
+                    }
+                    return;
+                }
+                CollectorStep::Failed(failure) => {
+                    if let Some(c) = self.collections.remove(&id) {
+                        let reason = failure.to_string();
+                        match c.origin {
+                            Origin::Local(reply) => {
+                                let _ = reply.send(Err(NetError::Refused(reason)));
+                            }
+                            Origin::Remote(channel) => {
+                                self.respond(channel, Response::Refused(reason))
+                            }
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Pushes a fresh certificate to the sender's committee and, for a send, to the
+    /// recipient's committee (DESIGN.md §4 "Transfer").
+    fn distribute(&mut self, cert: &Certificate) {
+        self.archive.note(cert);
+        let mut targets: Vec<WitnessId> = self.epoch.committee(&cert.block.body.account);
+        if let Op::Send { to, .. } = &cert.block.body.op {
+            for w in self.epoch.committee(to) {
+                if !targets.contains(&w) {
+                    targets.push(w);
+                }
+            }
+        }
+        let me = self.me();
+        for member in targets {
+            if Some(member) == me {
+                if let Some(duty) = self.duty.as_mut() {
+                    duty.node.handle_certificate(cert);
+                }
+            } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
+                let rid = self
+                    .swarm
+                    .behaviour_mut()
+                    .poc
+                    .send_request(&peer, Request::Certificate(Box::new(cert.clone())));
+                self.outbound.insert(rid, Pending::Push);
+            }
+        }
+    }
+
+    // ---- inbox and head queries (stations) --------------------------------------------
+
+    fn local_inbox(&self, account: &AccountId) -> Vec<Certificate> {
+        let archived = self.archive.for_recipient(account);
+        match &self.duty {
+            Some(duty) if duty.node.account(account).is_some() => {
+                let pending: HashSet<Hash> = duty
+                    .node
+                    .pending_for(account)
+                    .iter()
+                    .map(|e| e.send_hash)
+                    .collect();
+                archived
+                    .into_iter()
+                    .filter(|c| pending.contains(&c.block_hash()))
+                    .collect()
+            }
+            _ => archived,
+        }
+    }
+
+    fn local_head(&self, account: &AccountId) -> Option<Certificate> {
+        self.duty
+            .as_ref()
+            .and_then(|d| d.node.account(account))
+            .and_then(|a| a.head.clone())
+    }
+
+    fn start_gather(&mut self, kind: GatherKind, account: AccountId, origin: GatherOrigin) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut certs = BTreeMap::new();
+        let local = match kind {
+            GatherKind::Inbox => self.local_inbox(&account),
+            GatherKind::Head => self.local_head(&account).into_iter().collect(),
+        };
+        for c in local {
+            certs.insert(c.block_hash(), c);
+        }
+        let me = self.me();
+        let mut waiting = 0;
+        for member in self.epoch.committee(&account) {
+            if Some(member) == me {
+                continue;
+            }
+            if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
+                let request = match kind {
+                    GatherKind::Inbox => Request::Inbox(account),
+                    GatherKind::Head => Request::Head(account),
+                };
+                let rid = self.swarm.behaviour_mut().poc.send_request(&peer, request);
+                self.outbound.insert(rid, Pending::Gather { gather: id });
+                waiting += 1;
+            }
+        }
+        self.gathers.insert(
+            id,
+            Gather {
+                kind,
+                account,
+                origin,
+                waiting,
+                certs,
+                deadline: Instant::now() + self.config.timers.request_timeout,
+            },
+        );
+        if waiting == 0 {
+            self.finish_gather(id);
+        }
+    }
+
+    fn on_gather_answer(&mut self, id: u64, certs: Vec<Certificate>) {
+        let Some(g) = self.gathers.get_mut(&id) else {
+            return;
+        };
+        for c in certs {
+            g.certs.insert(c.block_hash(), c);
+        }
+        g.waiting = g.waiting.saturating_sub(1);
+        if g.waiting == 0 {
+            self.finish_gather(id);
+        }
+    }
+
+    fn finish_gather(&mut self, id: u64) {
+        let Some(g) = self.gathers.remove(&id) else {
+            return;
+        };
+        // Only certificates that verify against W_e and concern the account count.
+        let verified: Vec<Certificate> = g
+            .certs
+            .into_values()
+            .filter(|c| c.verify(&self.epoch).is_ok())
+            .filter(|c| match g.kind {
+                GatherKind::Inbox => {
+                    matches!(&c.block.body.op, Op::Send { to, .. } if *to == g.account)
+                }
+                GatherKind::Head => c.block.body.account == g.account,
+            })
+            .collect();
+        match (g.kind, g.origin) {
+            (GatherKind::Inbox, GatherOrigin::Remote(ch)) => {
+                let mut v = verified;
+                v.truncate(MAX_INBOX);
+                self.respond(ch, Response::Inbox(v));
+            }
+            (GatherKind::Head, GatherOrigin::Remote(ch)) => {
+                let head = verified.into_iter().max_by_key(|c| c.block.body.height);
+                self.respond(ch, Response::Head(head.map(Box::new)));
+            }
+            (_, GatherOrigin::LocalInbox(reply)) => {
+                let _ = reply.send(Ok(verified));
+            }
+            (_, GatherOrigin::LocalHead(reply)) => {
+                let head = verified.into_iter().max_by_key(|c| c.block.body.height);
+                let _ = reply.send(Ok(head));
+            }
+        }
+    }
+
+    // ---- peer records -----------------------------------------------------------------
+
+    fn refresh_own_record(&mut self) {
+        let Some(duty) = self.duty.as_mut() else {
+            return;
+        };
+        let addrs: Vec<Multiaddr> = if self.config.external.is_empty() {
+            self.swarm.listeners().cloned().collect()
+        } else {
+            self.config.external.clone()
+        };
+        self.record_seq += 1;
+        let id = duty.node.witness().id;
+        match PeerRecord::sign(
+            id,
+            *self.swarm.local_peer_id(),
+            addrs,
+            self.record_seq,
+            &mut duty.keys,
+        ) {
+            Ok(record) => {
+                self.records.insert(id, record);
+                // Peers learn the new addresses at the next exchange.
+                self.records_sent.clear();
+            }
+            Err(e) => log::error!("cannot sign the peer record: {e}"),
+        }
+    }
+
+    fn learn_records(&mut self, records: Vec<PeerRecord>) {
+        let me = self.me();
+        for record in records {
+            if Some(record.witness) == me || !record.verify(&self.epoch) {
+                continue;
+            }
+            let newer = self
+                .records
+                .get(&record.witness)
+                .is_none_or(|known| known.seq < record.seq);
+            if !newer {
+                continue;
+            }
+            for addr in &record.addrs {
+                self.swarm.add_peer_address(record.peer_id, addr.clone());
+                if self.is_station() {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&record.peer_id, addr.clone());
+                }
+            }
+            self.witness_of.insert(record.peer_id, record.witness);
+            self.records.insert(record.witness, record);
+        }
+    }
+
+    fn send_records(&mut self, peer: PeerId) {
+        if !self.is_station() || !self.records_sent.insert(peer) {
+            return;
+        }
+        let records: Vec<PeerRecord> = self.records.values().cloned().collect();
+        let rid = self
+            .swarm
+            .behaviour_mut()
+            .poc
+            .send_request(&peer, Request::Records(records));
+        self.outbound.insert(rid, Pending::Records);
+    }
+
+    // ---- inbound requests ---------------------------------------------------------------
+
+    fn respond(&mut self, channel: ResponseChannel<Response>, response: Response) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .poc
+            .send_response(channel, response)
+            .is_err()
+        {
+            log::debug!("a requester went away before its answer");
+        }
+    }
+
+    fn on_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        let from_witness = self.witness_of.contains_key(&peer);
+        match request {
+            Request::Submit { request, history } => {
+                if self.is_station() {
+                    self.start_collection(request, history, Origin::Remote(channel));
+                } else {
+                    self.respond(channel, Response::Error("not a station".into()));
+                }
+            }
+            Request::Attest(request) => {
+                let response = match self.duty.as_mut() {
+                    Some(duty) => {
+                        Response::Answer(MemberAnswer::from(&duty.node.handle_attest(&request)))
+                    }
+                    None => Response::Error("no witness duty".into()),
+                };
+                self.respond(channel, response);
+            }
+            Request::Certificate(cert) => {
+                let response = match self.duty.as_mut().map(|d| d.node.handle_certificate(&cert)) {
+                    Some(CertificateOutcome::Invalid(e)) => {
+                        Response::Error(format!("invalid certificate: {e}"))
+                    }
+                    Some(CertificateOutcome::Storage(e)) => {
+                        Response::Error(format!("storage: {e}"))
+                    }
+                    Some(_) => {
+                        self.archive.note(&cert);
+                        Response::Ack
+                    }
+                    None => match cert.verify(&self.epoch) {
+                        Ok(()) => {
+                            self.archive.note(&cert);
+                            Response::Ack
+                        }
+                        Err(e) => Response::Error(format!("invalid certificate: {e}")),
+                    },
+                };
+                self.respond(channel, response);
+            }
+            Request::Inbox(account) => {
+                if from_witness || !self.is_station() {
+                    // A fellow station asks for this node's own view (no fan-out loops).
+                    let certs = self.local_inbox(&account);
+                    self.respond(channel, Response::Inbox(certs));
+                } else {
+                    self.start_gather(GatherKind::Inbox, account, GatherOrigin::Remote(channel));
+                }
+            }
+            Request::Head(account) => {
+                if from_witness || !self.is_station() {
+                    let head = self.local_head(&account).map(Box::new);
+                    self.respond(channel, Response::Head(head));
+                } else {
+                    self.start_gather(GatherKind::Head, account, GatherOrigin::Remote(channel));
+                }
+            }
+            Request::Records(records) => {
+                self.learn_records(records);
+                let mine: Vec<PeerRecord> = self.records.values().cloned().collect();
+                self.respond(channel, Response::Records(mine));
+                self.send_records(peer);
+            }
+        }
+    }
+
+    // ---- outbound answers ---------------------------------------------------------------
+
+    fn on_response(&mut self, peer: PeerId, id: OutboundRequestId, response: Response) {
+        let Some(pending) = self.outbound.remove(&id) else {
+            return;
+        };
+        match pending {
+            Pending::Attest { collection, member } => {
+                let answer = match response {
+                    Response::Answer(a) => a,
+                    other => MemberAnswer::Unavailable(format!("unexpected answer {other:?}")),
+                };
+                let steps = match self.collections.get_mut(&collection) {
+                    Some(c) => c.collector.on_answer(member, answer),
+                    None => return,
+                };
+                self.run_steps(collection, steps);
+            }
+            Pending::CatchUp { collection, member } => {
+                let Some(c) = self.collections.get_mut(&collection) else {
+                    return;
+                };
+                let left = c.catching_up.entry(member).or_insert(1);
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    c.catching_up.remove(&member);
+                    self.run_steps(collection, vec![CollectorStep::Ask(vec![member])]);
+                }
+            }
+            Pending::Push => {
+                if let Response::Error(e) = response {
+                    log::warn!("certificate push to {peer} refused: {e}");
+                }
+            }
+            Pending::Records => {
+                if let Response::Records(records) = response {
+                    self.learn_records(records);
+                }
+            }
+            Pending::Submit {
+                request,
+                reply,
+                tried,
+            } => match response {
+                Response::Certified(cert) => {
+                    let result = match cert.verify(&self.epoch) {
+                        Ok(()) => Ok(*cert),
+                        Err(e) => Err(NetError::Peer(format!(
+                            "station {peer} returned an invalid certificate: {e}"
+                        ))),
+                    };
+                    let _ = reply.send(result);
+                }
+                Response::Refused(reason) => {
+                    let _ = reply.send(Err(NetError::Refused(reason)));
+                }
+                other => {
+                    log::warn!("station {peer} could not take the block: {other:?}");
+                    self.send_submit(request, reply, tried);
+                }
+            },
+            Pending::PhoneQuery {
+                request,
+                reply,
+                tried,
+            } => match (response, reply) {
+                (Response::Inbox(certs), PhoneReply::Inbox(reply)) => {
+                    let verified = certs
+                        .into_iter()
+                        .filter(|c| c.verify(&self.epoch).is_ok())
+                        .collect();
+                    let _ = reply.send(Ok(verified));
+                }
+                (Response::Head(head), PhoneReply::Head(reply)) => {
+                    let head = head.filter(|c| c.verify(&self.epoch).is_ok()).map(|c| *c);
+                    let _ = reply.send(Ok(head));
+                }
+                (other, reply) => {
+                    log::warn!("station {peer} could not answer: {other:?}");
+                    self.send_phone_query(request, reply, tried);
+                }
+            },
+            Pending::Gather { gather } => {
+                let certs = match response {
+                    Response::Inbox(certs) => certs,
+                    Response::Head(head) => head.map(|c| vec![*c]).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                self.on_gather_answer(gather, certs);
+            }
+        }
+    }
+
+    fn on_outbound_failure(&mut self, peer: PeerId, id: OutboundRequestId, error: String) {
+        let Some(pending) = self.outbound.remove(&id) else {
+            return;
+        };
+        log::debug!("request to {peer} failed: {error}");
+        match pending {
+            Pending::Attest { .. } | Pending::Push | Pending::Records => {
+                // Silent members are asked again on the next retry tick.
+            }
+            Pending::CatchUp { collection, member } => {
+                if let Some(c) = self.collections.get_mut(&collection) {
+                    c.catching_up.remove(&member);
+                }
+            }
+            Pending::Submit {
+                request,
+                reply,
+                tried,
+            } => self.send_submit(request, reply, tried),
+            Pending::PhoneQuery {
+                request,
+                reply,
+                tried,
+            } => self.send_phone_query(request, reply, tried),
+            Pending::Gather { gather } => self.on_gather_answer(gather, Vec::new()),
+        }
+    }
+
+    // ---- timers ---------------------------------------------------------------------------
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        let timers = self.config.timers.clone();
+        let ids: Vec<u64> = self.collections.keys().copied().collect();
+        for id in ids {
+            let Some(c) = self.collections.get_mut(&id) else {
+                continue;
+            };
+            if now.duration_since(c.started) > timers.collect_deadline {
+                let q = self.epoch.quorum();
+                let reason = format!(
+                    "timed out after {:?} with {} of {q} attestations",
+                    timers.collect_deadline,
+                    c.collector.attestation_count()
+                );
+                if let Some(c) = self.collections.remove(&id) {
+                    match c.origin {
+                        Origin::Local(reply) => {
+                            let _ = reply.send(Err(NetError::Timeout(reason)));
+                        }
+                        Origin::Remote(ch) => self.respond(ch, Response::Refused(reason)),
+                    }
+                }
+            } else if now.duration_since(c.last_ask) > timers.collect_retry
+                && c.catching_up.is_empty()
+            {
+                let steps = c.collector.retry();
+                c.last_ask = now;
+                self.run_steps(id, steps);
+            }
+        }
+        let expired: Vec<u64> = self
+            .gathers
+            .iter()
+            .filter(|(_, g)| now > g.deadline)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.finish_gather(id);
+        }
+    }
+
+    // ---- swarm events ---------------------------------------------------------------------
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                log::info!("{} listening on {address}", self.swarm.local_peer_id());
+                self.refresh_own_record();
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                log::debug!("connected to {peer_id}");
+                self.send_records(peer_id);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.records_sent.remove(&peer_id);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Poc(event)) => match event {
+                request_response::Event::Message { peer, message, .. } => match message {
+                    request_response::Message::Request {
+                        request, channel, ..
+                    } => self.on_request(peer, request, channel),
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    } => self.on_response(peer, request_id, response),
+                },
+                request_response::Event::OutboundFailure {
+                    peer,
+                    request_id,
+                    error,
+                    ..
+                } => self.on_outbound_failure(peer, request_id, error.to_string()),
+                request_response::Event::InboundFailure { peer, error, .. } => {
+                    log::debug!("inbound request from {peer} failed: {error}");
+                }
+                request_response::Event::ResponseSent { .. } => {}
+            },
+            other => log::trace!("swarm event: {other:?}"),
+        }
+    }
+}
