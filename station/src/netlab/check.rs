@@ -61,13 +61,15 @@ pub fn survey(lab: &mut Lab, probe: &Probe, kind: NatKind) -> Result<Behaviour, 
     let r2 = lab.nat_router(&format!("{tag}r2"), kind)?;
     let h1 = lab.host_behind(&r1, &format!("{tag}h1"))?;
     let h2 = lab.host_behind(&r2, &format!("{tag}h2"))?;
-    let _servers = [
+    for server in [
         probe.udp_server(&obs1, UDP_PORT)?,
         probe.udp_server(&obs2, UDP_PORT)?,
         probe.tcp_server(&obs1, TCP_PORT)?,
         probe.udp_server(&h1, INBOUND_PORT)?,
         probe.tcp_server(&h1, INBOUND_PORT)?,
-    ];
+    ] {
+        lab.adopt(server);
+    }
     let at = |ip, port| SocketAddr::V4(SocketAddrV4::new(ip, port));
     let o1 = at(obs1.ip(), UDP_PORT);
     let o2 = at(obs2.ip(), UDP_PORT);

@@ -27,6 +27,7 @@ pub struct Lab {
     prefix: String,
     ix: String,
     namespaces: Vec<String>,
+    adopted: Vec<Child>,
     routers: u8,
     hosts: u8,
 }
@@ -81,6 +82,7 @@ impl Lab {
             ix: format!("{prefix}ix"),
             prefix,
             namespaces: Vec::new(),
+            adopted: Vec::new(),
             routers: 0,
             hosts: 0,
         };
@@ -193,6 +195,14 @@ impl Lab {
         })
     }
 
+    /// Hands a background process (e.g. a probe server or a station) to the lab, which
+    /// kills and reaps it when dropped; returns its pid.
+    pub fn adopt(&mut self, child: Child) -> u32 {
+        let pid = child.id();
+        self.adopted.push(child);
+        pid
+    }
+
     fn next_host(&mut self) -> Result<u8, LabError> {
         if self.hosts >= 250 {
             return Err(LabError::Exhausted("at most 250 hosts"));
@@ -239,6 +249,10 @@ impl Drop for Lab {
     fn drop(&mut self) {
         for ns in self.namespaces.iter().rev() {
             destroy_namespace(ns);
+        }
+        for mut child in self.adopted.drain(..) {
+            let _ = child.kill();
+            let _ = wait_status(&mut child, Duration::from_secs(5));
         }
     }
 }

@@ -63,12 +63,13 @@ impl Probe {
     }
 
     /// Starts a UDP observer/rendezvous server on `port` in `host` (answers `OBS`, `REG`,
-    /// `GET`); kill it with [`super::Lab::kill`] or let the lab's drop do it.
+    /// `GET`); hand it to [`super::Lab::adopt`] (or stop it with [`super::Lab::kill`]).
     pub fn udp_server(&self, host: &Host, port: u16) -> Result<Child, LabError> {
         self.server(host, "udp-server", port)
     }
 
-    /// Starts a TCP observer server on `port` in `host` (writes `SEEN <ip:port>` and closes).
+    /// Starts a TCP observer server on `port` in `host` (writes `SEEN <ip:port>` and
+    /// closes); hand it to [`super::Lab::adopt`] (or stop it with [`super::Lab::kill`]).
     pub fn tcp_server(&self, host: &Host, port: u16) -> Result<Child, LabError> {
         self.server(host, "tcp-server", port)
     }
