@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zeropole::netlab::{
-    list_namespaces, wait_output, Host, Lab, LabError, NatKind, Probe, NS_PREFIX, TCP_PORT,
-    UDP_PORT,
+    list_namespaces, wait_output, Host, Lab, LabError, NatKind, Probe, PunchOutcome, NS_PREFIX,
+    TCP_PORT, UDP_PORT,
 };
 
 /// Bound for probes expected to succeed.
@@ -173,8 +173,9 @@ fn hard_nat_maps_each_destination_to_its_own_external_port() {
     );
 }
 
-/// Two hosts behind two routers of `kind` try to hole-punch through a public rendezvous.
-fn punch(kind: NatKind) -> Option<(bool, bool)> {
+/// Two hosts behind two routers of `kind` try to hole-punch through a public rendezvous;
+/// returns both outcomes and both routers' public addresses.
+fn punch(kind: NatKind) -> Option<([PunchOutcome; 2], [Ipv4Addr; 2])> {
     let mut lab = lab(&format!("punch{}", kind.label()))?;
     let p = probe();
     let rendezvous = observer(&mut lab, &p, "rendezvous");
@@ -187,24 +188,38 @@ fn punch(kind: NatKind) -> Option<(bool, bool)> {
     } else {
         NOTHING * 2
     };
-    Some(
-        p.punch(&a, &b, at(rendezvous.ip(), UDP_PORT), bound)
-            .unwrap(),
-    )
+    let (oa, ob) = p
+        .punch(&a, &b, at(rendezvous.ip(), UDP_PORT), bound)
+        .unwrap();
+    Some(([oa, ob], [r1.public_ip(), r2.public_ip()]))
 }
 
 #[test]
 fn two_easy_nat_hosts_hole_punch_udp() {
-    if let Some(result) = punch(NatKind::Easy) {
-        assert_eq!(result, (true, true), "each side hears the other");
-    }
+    let Some(([a, b], [ra, rb])) = punch(NatKind::Easy) else {
+        return;
+    };
+    // Each learned the other's mapping from the rendezvous and heard from exactly there:
+    // the mapping towards the rendezvous is the one towards the peer (EIM).
+    let (ma, mb) = (
+        a.mapped.expect("alice registered"),
+        b.mapped.expect("bob registered"),
+    );
+    assert_eq!((ma.ip(), mb.ip()), (ra.into(), rb.into()));
+    assert_eq!((a.peer, b.peer), (Some(mb), Some(ma)));
+    assert_eq!(a.punched, Some(mb), "alice hears bob");
+    assert_eq!(b.punched, Some(ma), "bob hears alice");
 }
 
 #[test]
 fn two_hard_nat_hosts_cannot_hole_punch_udp() {
-    if let Some(result) = punch(NatKind::Hard) {
-        assert_eq!(result, (false, false), "nothing gets through two hard NATs");
-    }
+    let Some(([a, b], _)) = punch(NatKind::Hard) else {
+        return;
+    };
+    // Both got as far as punching (so the failure is the NATs', not the rendezvous')...
+    assert!(a.peer.is_some() && b.peer.is_some(), "{a:?} {b:?}");
+    // ...and nothing got through.
+    assert_eq!((a.punched, b.punched), (None, None));
 }
 
 #[test]

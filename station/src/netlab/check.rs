@@ -93,7 +93,7 @@ pub fn survey(lab: &mut Lab, probe: &Probe, kind: NatKind) -> Result<Behaviour, 
         sees_router_ip,
         endpoint_independent_mapping,
         inbound_blocked,
-        hole_punch: a && b,
+        hole_punch: a.punched.is_some() && b.punched.is_some(),
     })
 }
 

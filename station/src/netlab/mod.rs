@@ -36,5 +36,5 @@ pub use error::LabError;
 pub use lab::{check_available, Host, Lab, Router, LAN_PREFIX_LEN, PUBLIC_PREFIX_LEN};
 pub use names::{list_namespaces, sweep_stale, NS_PREFIX};
 pub use nat::NatKind;
-pub use probe::{Probe, PUNCH_PORT, SERVER_LIFETIME};
+pub use probe::{Probe, PunchOutcome, PUNCH_PORT, SERVER_LIFETIME};
 pub use sys::wait_output;

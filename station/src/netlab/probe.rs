@@ -150,14 +150,14 @@ impl Probe {
 
     /// UDP hole punching between `a` and `b`: each registers with the `rendezvous` server,
     /// learns the other's mapped address there, then both send to each other at once.
-    /// Returns whether each side received the other's packets within `timeout`.
+    /// Returns what each side (`a`, then `b`) got to within `timeout`.
     pub fn punch(
         &self,
         a: &Host,
         b: &Host,
         rendezvous: SocketAddr,
         timeout: Duration,
-    ) -> Result<(bool, bool), LabError> {
+    ) -> Result<(PunchOutcome, PunchOutcome), LabError> {
         let args = |me: &Host, peer: &Host| {
             vec![
                 "punch".to_string(),
@@ -181,8 +181,38 @@ impl Probe {
         let theirs = other
             .join()
             .map_err(|_| LabError::Probe("punch thread panicked".into()))?;
-        let punched = |lines: &[String]| lines.iter().any(|l| l.starts_with("punched "));
-        Ok((punched(&mine?), punched(&theirs?)))
+        Ok((PunchOutcome::parse(&mine?), PunchOutcome::parse(&theirs?)))
+    }
+}
+
+/// How far one side of [`Probe::punch`] got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PunchOutcome {
+    /// Its own address as the rendezvous saw it (its mapping towards the rendezvous).
+    pub mapped: Option<SocketAddr>,
+    /// The peer's address as the rendezvous reported it (where it sent its punches).
+    pub peer: Option<SocketAddr>,
+    /// The address the peer's punches arrived from, if any did.
+    pub punched: Option<SocketAddr>,
+}
+
+impl PunchOutcome {
+    fn parse(lines: &[String]) -> PunchOutcome {
+        let mut out = PunchOutcome::default();
+        for line in lines {
+            let mut words = line.split_whitespace();
+            let (Some(word), Some(addr)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let addr = addr.parse().ok();
+            match word {
+                "mapped" => out.mapped = addr,
+                "peer" => out.peer = addr,
+                "punched" => out.punched = addr,
+                _ => {}
+            }
+        }
+        out
     }
 }
 
