@@ -70,3 +70,38 @@ pub fn sweep_stale() -> Result<Vec<String>, LabError> {
     }
     Ok(swept)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_prefixes_carry_this_pid_and_are_unique() {
+        let (a, b) = (new_lab_prefix(), new_lab_prefix());
+        assert_ne!(a, b);
+        let pid = std::process::id() as i32;
+        assert_eq!(creator_pid(&format!("{a}phone")), Some(pid));
+        assert_eq!(creator_pid(&format!("{b}ix")), Some(pid));
+    }
+
+    #[test]
+    fn only_lab_namespaces_have_a_creator() {
+        assert_eq!(creator_pid("zpnl-4242-0-station"), Some(4242));
+        assert_eq!(creator_pid("zpnl-x-0-station"), None);
+        assert_eq!(creator_pid("other-4242-0-station"), None);
+        assert_eq!(creator_pid("zpnl-"), None);
+    }
+
+    #[test]
+    fn names_are_short_lowercase_alphanumerics() {
+        for ok in ["a", "station", "phone2", "abcdefghijklmnop"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Phone", "a-b", "a b", "../x", "abcdefghijklmnopq"] {
+            assert!(
+                matches!(check_name(bad), Err(LabError::InvalidName(_))),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -54,3 +54,25 @@ pub(crate) fn ruleset(kind: NatKind) -> String {
 "#
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn easy_keeps_ports_and_hard_randomises_them_and_both_drop_unsolicited() {
+        let easy = ruleset(NatKind::Easy);
+        let hard = ruleset(NatKind::Hard);
+        assert!(easy.contains("oifname \"wan\" masquerade\n"));
+        assert!(!easy.contains("random"));
+        assert!(hard.contains("masquerade fully-random"));
+        for rules in [&easy, &hard] {
+            // Dropped in both forward and input (see `ruleset` on why input matters).
+            assert_eq!(rules.matches("iifname \"wan\" drop").count(), 2);
+            assert_eq!(
+                rules.matches("ct state established,related accept").count(),
+                2
+            );
+        }
+    }
+}
