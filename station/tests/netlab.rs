@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zeropole::netlab::{
-    list_namespaces, wait_output, Host, Lab, LabError, NatKind, Probe, PunchOutcome, NS_PREFIX,
-    TCP_PORT, UDP_PORT,
+    check_available, list_namespaces, wait_output, Host, Lab, NatKind, Probe, PunchOutcome,
+    NS_PREFIX, TCP_PORT, UDP_PORT,
 };
 
 /// Bound for probes expected to succeed.
@@ -24,20 +24,28 @@ const OK: Duration = Duration::from_secs(5);
 /// Bound for probes expected to get nothing back.
 const NOTHING: Duration = Duration::from_millis(1500);
 
-/// A lab, or `None` (after a loud `skipped:`) where namespaces cannot be made.
-fn lab(name: &str) -> Option<Lab> {
-    match Lab::new(name) {
-        Ok(lab) => Some(lab),
-        Err(LabError::Unavailable(why)) => {
+/// Whether labs can be built here; if not, says `skipped: <reason>` loudly (or fails when
+/// `ZEROPOLE_NETLAB_REQUIRED=1`).
+fn available(test: &str) -> bool {
+    match check_available() {
+        Ok(()) => true,
+        Err(why) => {
             if std::env::var("ZEROPOLE_NETLAB_REQUIRED").as_deref() == Ok("1") {
                 panic!("netlab required (ZEROPOLE_NETLAB_REQUIRED=1) but unavailable: {why}");
             }
             // Straight to stderr, past the test harness's capture.
-            let _ = writeln!(std::io::stderr(), "skipped: {name}: {why}");
-            None
+            let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+            false
         }
-        Err(e) => panic!("cannot build lab {name}: {e}"),
     }
+}
+
+/// A lab, or `None` (after a loud `skipped:`) where namespaces cannot be made.
+fn lab(name: &str) -> Option<Lab> {
+    if !available(name) {
+        return None;
+    }
+    Some(Lab::new(name).unwrap_or_else(|e| panic!("cannot build lab {name}: {e}")))
 }
 
 fn probe() -> Probe {
@@ -313,7 +321,7 @@ fn dropping_the_lab_kills_its_processes_and_removes_every_namespace() {
 
 #[test]
 fn a_new_lab_sweeps_namespaces_of_dead_processes_only() {
-    if lab("probe").is_none() {
+    if !available("sweep") {
         return;
     }
     // A pid that is certainly dead: a child we already reaped.
@@ -350,7 +358,7 @@ fn a_new_lab_sweeps_namespaces_of_dead_processes_only() {
 
 #[test]
 fn netlab_check_reports_each_nat_kind_as_expected() {
-    if lab("precheck").is_none() {
+    if !available("check") {
         return;
     }
     let child = Command::new(env!("CARGO_BIN_EXE_zeropole"))
