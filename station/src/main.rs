@@ -35,6 +35,9 @@ enum Command {
     /// POC throughput and cost model, in-process with real Falcon-512 (`--scaling`: the
     /// cost per certified block and per witness as the network grows).
     Bench(bench::BenchArgs),
+    /// Network-namespace NAT lab for multi-node tests: `netlab check` (Linux, root).
+    #[cfg(target_os = "linux")]
+    Netlab(zeropole::netlab::cli::NetlabArgs),
 }
 
 #[derive(Subcommand)]
@@ -60,6 +63,8 @@ fn main() -> ExitCode {
         Command::Wallet(WalletCommand::Restore { db }) => wallet_restore(db),
         Command::Sim(args) => return sim::run(args),
         Command::Bench(args) => return bench::run(args),
+        #[cfg(target_os = "linux")]
+        Command::Netlab(args) => return zeropole::netlab::cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
