@@ -7,7 +7,7 @@ use libp2p::{
     StreamProtocol,
 };
 
-use super::codec::{PocCodec, POC_PROTOCOL};
+use super::codec::{ByteCounter, PocCodec, POC_PROTOCOL};
 use super::config::NetConfig;
 
 /// The kad protocol of ZeroPole networks (not the public IPFS DHT).
@@ -36,6 +36,7 @@ impl Behaviour {
         key: &identity::Keypair,
         relay_client: relay::client::Behaviour,
         config: &NetConfig,
+        bytes: ByteCounter,
     ) -> Self {
         let peer_id = key.public().to_peer_id();
         let timers = &config.timers;
@@ -93,7 +94,7 @@ impl Behaviour {
             )
         });
         let poc = request_response::Behaviour::with_codec(
-            PocCodec,
+            PocCodec::new(bytes),
             [(POC_PROTOCOL, request_response::ProtocolSupport::Full)],
             request_response::Config::default()
                 .with_request_timeout(timers.request_timeout)

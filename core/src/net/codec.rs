@@ -2,6 +2,8 @@
 //! message per stream direction (see [`super::wire`]).
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -11,9 +13,37 @@ use super::wire::{Request, Response, MAX_MESSAGE_LEN};
 /// The protocol name.
 pub const POC_PROTOCOL: StreamProtocol = StreamProtocol::new("/zeropole/poc/1");
 
-/// Reads and writes [`Request`]s and [`Response`]s.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PocCodec;
+/// Bytes of POC messages read and written by every stream of a node (shared).
+#[derive(Debug, Clone, Default)]
+pub struct ByteCounter {
+    read: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+}
+
+impl ByteCounter {
+    /// Bytes read so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_out(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
+/// Reads and writes [`Request`]s and [`Response`]s, counting bytes.
+#[derive(Debug, Clone, Default)]
+pub struct PocCodec {
+    bytes: ByteCounter,
+}
+
+impl PocCodec {
+    /// A codec counting into `bytes`.
+    pub fn new(bytes: ByteCounter) -> Self {
+        PocCodec { bytes }
+    }
+}
 
 async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
@@ -55,14 +85,22 @@ impl libp2p::request_response::Codec for PocCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        Request::decode(&read_frame(io).await?).map_err(invalid)
+        let frame = read_frame(io).await?;
+        self.bytes
+            .read
+            .fetch_add(4 + frame.len() as u64, Ordering::Relaxed);
+        Request::decode(&frame).map_err(invalid)
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
     where
         T: AsyncRead + Unpin + Send,
     {
-        Response::decode(&read_frame(io).await?).map_err(invalid)
+        let frame = read_frame(io).await?;
+        self.bytes
+            .read
+            .fetch_add(4 + frame.len() as u64, Ordering::Relaxed);
+        Response::decode(&frame).map_err(invalid)
     }
 
     async fn write_request<T>(
@@ -74,7 +112,11 @@ impl libp2p::request_response::Codec for PocCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request.encode()).await
+        let bytes = request.encode();
+        self.bytes
+            .written
+            .fetch_add(4 + bytes.len() as u64, Ordering::Relaxed);
+        write_frame(io, &bytes).await
     }
 
     async fn write_response<T>(
@@ -86,6 +128,10 @@ impl libp2p::request_response::Codec for PocCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &response.encode()).await
+        let bytes = response.encode();
+        self.bytes
+            .written
+            .fetch_add(4 + bytes.len() as u64, Ordering::Relaxed);
+        write_frame(io, &bytes).await
     }
 }

@@ -23,6 +23,7 @@ use libp2p::{identity, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
+use super::codec::ByteCounter;
 use super::config::NetConfig;
 use super::wire::{Request, Response, MAX_INBOX};
 use super::{NetError, PeerRecord};
@@ -57,6 +58,39 @@ pub struct NetStatus {
     pub known_witnesses: usize,
     /// Whether this node is a station.
     pub station: bool,
+    /// Counters since start.
+    pub metrics: NetMetrics,
+}
+
+/// Counters a node keeps since it started (a station prints them; DESIGN.md §6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetMetrics {
+    /// Relay reservations held now (stations).
+    pub reservations: u64,
+    /// Relay reservations accepted since start.
+    pub reservations_accepted: u64,
+    /// Relay reservations denied since start.
+    pub reservations_denied: u64,
+    /// Relayed circuits open now (stations).
+    pub circuits: u64,
+    /// Relayed circuits accepted since start.
+    pub circuits_accepted: u64,
+    /// Relayed circuits denied since start.
+    pub circuits_denied: u64,
+    /// Connections opened since start.
+    pub connections_opened: u64,
+    /// POC requests received.
+    pub requests_in: u64,
+    /// POC requests sent.
+    pub requests_out: u64,
+    /// POC message bytes received (requests and responses, framing included).
+    pub poc_bytes_in: u64,
+    /// POC message bytes sent (requests and responses, framing included).
+    pub poc_bytes_out: u64,
+    /// Blocks this node collected a certificate for (stations).
+    pub certified: u64,
+    /// Blocks whose collection was refused or timed out (stations).
+    pub refused: u64,
 }
 
 enum Command {
@@ -142,15 +176,20 @@ impl Network {
         epoch: Epoch,
         duty: Option<WitnessDuty<S>>,
     ) -> Result<NetHandle, NetError> {
-        let swarm = build_swarm(&config, key)?;
+        let bytes = ByteCounter::default();
+        let swarm = build_swarm(&config, key, bytes.clone())?;
         let (tx, rx) = mpsc::channel(64);
-        let mut service = Service::new(swarm, config, epoch, duty)?;
+        let mut service = Service::new(swarm, bytes, config, epoch, duty)?;
         tokio::spawn(async move { service.run(rx).await });
         Ok(NetHandle { commands: tx })
     }
 }
 
-fn build_swarm(config: &NetConfig, key: identity::Keypair) -> Result<Swarm<Behaviour>, NetError> {
+fn build_swarm(
+    config: &NetConfig,
+    key: identity::Keypair,
+    bytes: ByteCounter,
+) -> Result<Swarm<Behaviour>, NetError> {
     let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
     let idle = config.timers.idle_timeout;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
@@ -167,7 +206,7 @@ fn build_swarm(config: &NetConfig, key: identity::Keypair) -> Result<Swarm<Behav
         })
         .with_relay_client(libp2p::tls::Config::new, libp2p::yamux::Config::default)
         .map_err(|e| setup(&e))?
-        .with_behaviour(|key, relay_client| Behaviour::new(key, relay_client, config))
+        .with_behaviour(|key, relay_client| Behaviour::new(key, relay_client, config, bytes))
         .map_err(|e| setup(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
         .build();
@@ -311,6 +350,8 @@ struct Service<S: WitnessStore> {
     next_id: u64,
     outbound: HashMap<OutboundRequestId, Pending>,
     archive: Archive,
+    metrics: NetMetrics,
+    bytes: ByteCounter,
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -323,6 +364,7 @@ fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
 impl<S: WitnessStore> Service<S> {
     fn new(
         mut swarm: Swarm<Behaviour>,
+        bytes: ByteCounter,
         config: NetConfig,
         epoch: Epoch,
         duty: Option<WitnessDuty<S>>,
@@ -369,7 +411,14 @@ impl<S: WitnessStore> Service<S> {
             next_id: 0,
             outbound: HashMap::new(),
             archive: Archive::default(),
+            metrics: NetMetrics::default(),
+            bytes,
         })
+    }
+
+    fn send(&mut self, peer: &PeerId, request: Request) -> OutboundRequestId {
+        self.metrics.requests_out += 1;
+        self.swarm.behaviour_mut().poc.send_request(peer, request)
     }
 
     fn is_station(&self) -> bool {
@@ -445,6 +494,11 @@ impl<S: WitnessStore> Service<S> {
                     connected: self.swarm.connected_peers().copied().collect(),
                     known_witnesses: self.records.len(),
                     station: self.is_station(),
+                    metrics: NetMetrics {
+                        poc_bytes_in: self.bytes.bytes_in(),
+                        poc_bytes_out: self.bytes.bytes_out(),
+                        ..self.metrics
+                    },
                 });
             }
         }
@@ -473,11 +527,7 @@ impl<S: WitnessStore> Service<S> {
             return;
         };
         tried.push(station);
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .poc
-            .send_request(&station, (*request).clone());
+        let id = self.send(&station, (*request).clone());
         self.outbound.insert(
             id,
             Pending::Submit {
@@ -502,11 +552,7 @@ impl<S: WitnessStore> Service<S> {
             return;
         };
         tried.push(station);
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .poc
-            .send_request(&station, (*request).clone());
+        let id = self.send(&station, (*request).clone());
         self.outbound.insert(
             id,
             Pending::PhoneQuery {
@@ -550,6 +596,8 @@ impl<S: WitnessStore> Service<S> {
             let Some(collection) = self.collections.get_mut(&id) else {
                 return;
             };
+            // Requests to remote members, sent once `collection` is no longer borrowed.
+            let mut sends: Vec<(PeerId, Request, Pending)> = Vec::new();
             match step {
                 CollectorStep::Ask(members) => {
                     collection.last_ask = Instant::now();
@@ -566,14 +614,11 @@ impl<S: WitnessStore> Service<S> {
                             );
                         } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
                             let request = Request::Attest(collection.collector.request().clone());
-                            let rid = self.swarm.behaviour_mut().poc.send_request(&peer, request);
-                            self.outbound.insert(
-                                rid,
-                                Pending::Attest {
-                                    collection: id,
-                                    member,
-                                },
-                            );
+                            let pending = Pending::Attest {
+                                collection: id,
+                                member,
+                            };
+                            sends.push((peer, request, pending));
                         } else {
                             log::debug!("no peer record yet for committee member {member:?}");
                         }
@@ -593,23 +638,17 @@ impl<S: WitnessStore> Service<S> {
                     } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
                         collection.catching_up.insert(member, certificates.len());
                         for c in certificates {
-                            let rid = self
-                                .swarm
-                                .behaviour_mut()
-                                .poc
-                                .send_request(&peer, Request::Certificate(Box::new(c)));
-                            self.outbound.insert(
-                                rid,
-                                Pending::CatchUp {
-                                    collection: id,
-                                    member,
-                                },
-                            );
+                            let pending = Pending::CatchUp {
+                                collection: id,
+                                member,
+                            };
+                            sends.push((peer, Request::Certificate(Box::new(c)), pending));
                         }
                     }
                 }
                 CollectorStep::Certified(cert) => {
                     if let Some(c) = self.collections.remove(&id) {
+                        self.metrics.certified += 1;
                         self.distribute(&cert);
                         match c.origin {
                             Origin::Local(reply) => {
@@ -624,6 +663,7 @@ impl<S: WitnessStore> Service<S> {
                 }
                 CollectorStep::Failed(failure) => {
                     if let Some(c) = self.collections.remove(&id) {
+                        self.metrics.refused += 1;
                         let reason = failure.to_string();
                         match c.origin {
                             Origin::Local(reply) => {
@@ -636,6 +676,10 @@ impl<S: WitnessStore> Service<S> {
                     }
                     return;
                 }
+            }
+            for (peer, request, pending) in sends {
+                let rid = self.send(&peer, request);
+                self.outbound.insert(rid, pending);
             }
         }
     }
@@ -659,11 +703,7 @@ impl<S: WitnessStore> Service<S> {
                     duty.node.handle_certificate(cert);
                 }
             } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
-                let rid = self
-                    .swarm
-                    .behaviour_mut()
-                    .poc
-                    .send_request(&peer, Request::Certificate(Box::new(cert.clone())));
+                let rid = self.send(&peer, Request::Certificate(Box::new(cert.clone())));
                 self.outbound.insert(rid, Pending::Push);
             }
         }
@@ -719,7 +759,7 @@ impl<S: WitnessStore> Service<S> {
                     GatherKind::Inbox => Request::Inbox(account),
                     GatherKind::Head => Request::Head(account),
                 };
-                let rid = self.swarm.behaviour_mut().poc.send_request(&peer, request);
+                let rid = self.send(&peer, request);
                 self.outbound.insert(rid, Pending::Gather { gather: id });
                 waiting += 1;
             }
@@ -846,15 +886,11 @@ impl<S: WitnessStore> Service<S> {
     }
 
     fn send_records(&mut self, peer: PeerId) {
-        if !self.is_station() || !self.records_sent.insert(peer) {
+        if (!self.is_station() && self.duty.is_none()) || !self.records_sent.insert(peer) {
             return;
         }
         let records: Vec<PeerRecord> = self.records.values().cloned().collect();
-        let rid = self
-            .swarm
-            .behaviour_mut()
-            .poc
-            .send_request(&peer, Request::Records(records));
+        let rid = self.send(&peer, Request::Records(records));
         self.outbound.insert(rid, Pending::Records);
     }
 
@@ -873,6 +909,7 @@ impl<S: WitnessStore> Service<S> {
     }
 
     fn on_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        self.metrics.requests_in += 1;
         let from_witness = self.witness_of.contains_key(&peer);
         match request {
             Request::Submit { request, history } => {
@@ -1078,6 +1115,7 @@ impl<S: WitnessStore> Service<S> {
                     c.collector.attestation_count()
                 );
                 if let Some(c) = self.collections.remove(&id) {
+                    self.metrics.refused += 1;
                     match c.origin {
                         Origin::Local(reply) => {
                             let _ = reply.send(Err(NetError::Timeout(reason)));
@@ -1104,6 +1142,30 @@ impl<S: WitnessStore> Service<S> {
         }
     }
 
+    fn on_relay_server(&mut self, event: libp2p::relay::Event) {
+        use libp2p::relay::Event;
+        let m = &mut self.metrics;
+        match event {
+            Event::ReservationReqAccepted { renewed, .. } => {
+                m.reservations_accepted += 1;
+                if !renewed {
+                    m.reservations += 1;
+                }
+            }
+            Event::ReservationReqDenied { .. } => m.reservations_denied += 1,
+            Event::ReservationClosed { .. } | Event::ReservationTimedOut { .. } => {
+                m.reservations = m.reservations.saturating_sub(1);
+            }
+            Event::CircuitReqAccepted { .. } => {
+                m.circuits_accepted += 1;
+                m.circuits += 1;
+            }
+            Event::CircuitReqDenied { .. } => m.circuits_denied += 1,
+            Event::CircuitClosed { .. } => m.circuits = m.circuits.saturating_sub(1),
+            _ => {}
+        }
+    }
+
     // ---- swarm events ---------------------------------------------------------------------
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -1114,6 +1176,7 @@ impl<S: WitnessStore> Service<S> {
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 log::debug!("connected to {peer_id}");
+                self.metrics.connections_opened += 1;
                 self.send_records(peer_id);
             }
             SwarmEvent::ConnectionClosed {
@@ -1146,6 +1209,9 @@ impl<S: WitnessStore> Service<S> {
                 }
                 request_response::Event::ResponseSent { .. } => {}
             },
+            SwarmEvent::Behaviour(BehaviourEvent::RelayServer(event)) => {
+                self.on_relay_server(event)
+            }
             other => log::trace!("swarm event: {other:?}"),
         }
     }
