@@ -24,11 +24,14 @@ for a in "$@"; do
   if [ $skip = 1 ]; then skip=0; continue; fi
   case "$a" in
     -arch|-isysroot) skip=1 ;;
+    -gfull) args+=("-g") ;;
     -miphoneos-version-min=*|-mios-simulator-version-min=*|-mmacosx-version-min=*|-fembed-bitcode) ;;
     *) args+=("$a") ;;
   esac
 done
-exec aarch64-linux-gnu-gcc "${args[@]}"
+# glibc hides pthread_rwlock_t under -std=c11 unless asked; bionic and Darwin do not
+# (aws-lc-sys needs it), so the stand-in asks.
+exec aarch64-linux-gnu-gcc -D_GNU_SOURCE "${args[@]}"
 CC
 chmod +x "$standin/cc"
 

@@ -71,6 +71,17 @@ impl Devnet {
         })
     }
 
+    /// A devnet node's libp2p identity, derived from the devnet seed so that tests and
+    /// scripts know every PeerId in advance (`role`: "station", "phone"...).
+    pub fn transport_key(seed: u64, role: &str, index: usize) -> libp2p::identity::Keypair {
+        let mut input = seed.to_be_bytes().to_vec();
+        input.extend_from_slice(role.as_bytes());
+        input.extend_from_slice(&(index as u64).to_be_bytes());
+        let mut secret = blake3::derive_key("zeropole/devnet/transport-key/v1", &input);
+        libp2p::identity::Keypair::ed25519_from_bytes(&mut secret)
+            .unwrap_or_else(|_| unreachable!("any 32 bytes are an Ed25519 secret key"))
+    }
+
     /// The genesis witness of station `index`'s key.
     pub fn witness(&self, index: usize) -> Option<Witness> {
         let key: &PublicKey = self.station_keys.get(index)?.public_key();

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use zeropole_core::wallet::{Wallet, WalletError};
 
 mod bench;
+mod labnode;
 mod sim;
 
 #[derive(Parser)]
@@ -38,6 +39,9 @@ enum Command {
     /// Network-namespace NAT lab for multi-node tests: `netlab check` (Linux, root).
     #[cfg(target_os = "linux")]
     Netlab(zeropole::netlab::cli::NetlabArgs),
+    /// One devnet node driven over stdin/stdout (a test tool of the namespace lab).
+    #[command(hide = true)]
+    LabNode(labnode::LabNodeArgs),
 }
 
 #[derive(Subcommand)]
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => return bench::run(args),
         #[cfg(target_os = "linux")]
         Command::Netlab(args) => return zeropole::netlab::cli::run(args),
+        Command::LabNode(args) => return labnode::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -105,6 +105,15 @@ pub struct NetConfig {
     pub station: Option<StationConfig>,
     /// Run the AutoNAT v2 client (Full-profile phones; never on cellular).
     pub autonat_client: bool,
+    /// Hold a relay reservation on every home station (a phone that must be reachable by
+    /// other phones: circuits, then DCUtR). Reservations are renewed by libp2p and
+    /// re-requested here when one is refused, lost, or its station restarts.
+    pub reserve_relays: bool,
+    /// A lost home station is redialled after a random delay in `[0, reconnect_jitter]`
+    /// (DESIGN.md §6: 0–30 s, so a station restart is not hit by every phone at once).
+    pub reconnect_jitter: Duration,
+    /// `network_changed()` calls closer together than this are handled once.
+    pub network_change_debounce: Duration,
     /// Timers.
     pub timers: Timers,
 }
@@ -121,6 +130,9 @@ impl NetConfig {
                 max_connections: 100_000,
             }),
             autonat_client: false,
+            reserve_relays: false,
+            reconnect_jitter: Duration::from_secs(5),
+            network_change_debounce: Duration::from_millis(300),
             timers: Timers::station(),
         }
     }
@@ -133,6 +145,9 @@ impl NetConfig {
             bootstrap: home_stations,
             station: None,
             autonat_client: false,
+            reserve_relays: false,
+            reconnect_jitter: Duration::from_secs(30),
+            network_change_debounce: Duration::from_millis(300),
             timers: Timers::phone_active(),
         }
     }

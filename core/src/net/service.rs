@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
@@ -58,6 +59,11 @@ pub struct NetStatus {
     pub known_witnesses: usize,
     /// Whether this node is a station.
     pub station: bool,
+    /// Whether kad runs in server mode (stations only: phones are pinned to client mode,
+    /// whatever addresses get confirmed).
+    pub kad_server: bool,
+    /// Stations holding a relay reservation for this node.
+    pub reservations: Vec<PeerId>,
     /// Counters since start.
     pub metrics: NetMetrics,
 }
@@ -93,7 +99,71 @@ pub struct NetMetrics {
     pub refused: u64,
 }
 
+/// What the network layer reports as it happens (subscribe with [`NetHandle::events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// A connection to `peer` opened (`relayed`: through a station's circuit).
+    Connected {
+        /// The peer.
+        peer: PeerId,
+        /// The remote address of the connection.
+        address: Multiaddr,
+        /// Whether it runs over a relay circuit.
+        relayed: bool,
+    },
+    /// The last connection to `peer` closed.
+    Disconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A station accepted (or renewed) this node's relay reservation.
+    ReservationAccepted {
+        /// The station.
+        relay: PeerId,
+        /// A renewal of an existing reservation.
+        renewal: bool,
+    },
+    /// A relay reservation ended (refused, station gone, network change); it is
+    /// requested again.
+    ReservationLost {
+        /// The station.
+        relay: PeerId,
+        /// Why.
+        reason: String,
+    },
+    /// DCUtR upgraded a relayed connection to `peer` to a direct one.
+    HolePunched {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// DCUtR could not upgrade the relayed connection to `peer` (it stays relayed).
+    HolePunchFailed {
+        /// The peer.
+        peer: PeerId,
+        /// libp2p's reason.
+        error: String,
+    },
+    /// An address of this node was confirmed as external.
+    ExternalAddressConfirmed(Multiaddr),
+    /// An external address of this node was dropped.
+    ExternalAddressExpired(Multiaddr),
+    /// A network change was applied: connections closed, stale addresses dropped, home
+    /// stations redialled.
+    NetworkChangeApplied,
+    /// After a network change: a home station is connected again (and, with
+    /// `reserve_relays`, a reservation is held), `after` the `network_changed()` call.
+    Reachable {
+        /// Time since `network_changed()` was called.
+        after: Duration,
+    },
+}
+
 enum Command {
+    NetworkChanged,
+    Dial {
+        address: Multiaddr,
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
     Submit {
         request: Box<AttestRequest>,
         history: Vec<Certificate>,
@@ -116,6 +186,7 @@ enum Command {
 #[derive(Clone)]
 pub struct NetHandle {
     commands: mpsc::Sender<Command>,
+    events: tokio::sync::broadcast::Sender<NetEvent>,
 }
 
 impl NetHandle {
@@ -162,6 +233,30 @@ impl NetHandle {
     pub async fn status(&self) -> Result<NetStatus, NetError> {
         self.ask(|reply| Command::Status { reply }).await
     }
+
+    /// The OS reports a network change (Wi-Fi ↔ cellular, new address): after a short
+    /// debounce the node closes every connection, drops its external addresses and
+    /// relay reservations, re-listens and redials its home stations (DESIGN.md §6 "IP
+    /// switching"). Progress is reported as [`NetEvent`]s, ending in
+    /// [`NetEvent::Reachable`].
+    pub async fn network_changed(&self) -> Result<(), NetError> {
+        self.commands
+            .send(Command::NetworkChanged)
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Dials `address` (e.g. `/p2p/<station>/p2p-circuit/p2p/<phone>` for a phone-to-phone
+    /// session through a station; DCUtR then tries a direct connection).
+    pub async fn dial(&self, address: Multiaddr) -> Result<(), NetError> {
+        self.ask(|reply| Command::Dial { address, reply }).await?
+    }
+
+    /// Events from now on. A receiver that falls more than 256 events behind loses the
+    /// oldest ones (it is told how many).
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<NetEvent> {
+        self.events.subscribe()
+    }
 }
 
 /// Starts nodes.
@@ -179,9 +274,13 @@ impl Network {
         let bytes = ByteCounter::default();
         let swarm = build_swarm(&config, key, bytes.clone())?;
         let (tx, rx) = mpsc::channel(64);
-        let mut service = Service::new(swarm, bytes, config, epoch, duty)?;
+        let (events, _) = tokio::sync::broadcast::channel(256);
+        let mut service = Service::new(swarm, bytes, config, epoch, duty, events.clone())?;
         tokio::spawn(async move { service.run(rx).await });
-        Ok(NetHandle { commands: tx })
+        Ok(NetHandle {
+            commands: tx,
+            events,
+        })
     }
 }
 
@@ -352,6 +451,14 @@ struct Service<S: WitnessStore> {
     archive: Archive,
     metrics: NetMetrics,
     bytes: ByteCounter,
+    events: tokio::sync::broadcast::Sender<NetEvent>,
+    listeners: Vec<ListenerId>,
+    home_addrs: HashMap<PeerId, Vec<Multiaddr>>,
+    relay_listeners: HashMap<ListenerId, PeerId>,
+    reservations: HashSet<PeerId>,
+    redial_at: HashMap<PeerId, Instant>,
+    change_due: Option<Instant>,
+    change_started: Option<Instant>,
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -368,16 +475,21 @@ impl<S: WitnessStore> Service<S> {
         config: NetConfig,
         epoch: Epoch,
         duty: Option<WitnessDuty<S>>,
+        events: tokio::sync::broadcast::Sender<NetEvent>,
     ) -> Result<Self, NetError> {
+        let mut listeners = Vec::new();
         for addr in &config.listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| NetError::Setup(format!("listen on {addr}: {e}")))?;
+            listeners.push(
+                swarm
+                    .listen_on(addr.clone())
+                    .map_err(|e| NetError::Setup(format!("listen on {addr}: {e}")))?,
+            );
         }
         for addr in &config.external {
             swarm.add_external_address(addr.clone());
         }
         let mut home = Vec::new();
+        let mut home_addrs: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
         for addr in &config.bootstrap {
             let Some(peer) = peer_of(addr) else {
                 return Err(NetError::Setup(format!(
@@ -388,7 +500,10 @@ impl<S: WitnessStore> Service<S> {
             if config.station.is_some() {
                 swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
             }
-            home.push(peer);
+            if !home.contains(&peer) {
+                home.push(peer);
+            }
+            home_addrs.entry(peer).or_default().push(addr.clone());
             if let Err(e) = swarm.dial(addr.clone()) {
                 log::warn!("dial {addr}: {e}");
             }
@@ -413,6 +528,14 @@ impl<S: WitnessStore> Service<S> {
             archive: Archive::default(),
             metrics: NetMetrics::default(),
             bytes,
+            events,
+            listeners,
+            home_addrs,
+            relay_listeners: HashMap::new(),
+            reservations: HashSet::new(),
+            redial_at: HashMap::new(),
+            change_due: None,
+            change_started: None,
         })
     }
 
@@ -449,6 +572,18 @@ impl<S: WitnessStore> Service<S> {
 
     fn on_command(&mut self, command: Command) {
         match command {
+            Command::NetworkChanged => {
+                let now = Instant::now();
+                self.change_started.get_or_insert(now);
+                self.change_due = Some(now + self.config.network_change_debounce);
+            }
+            Command::Dial { address, reply } => {
+                let result = self
+                    .swarm
+                    .dial(address.clone())
+                    .map_err(|e| NetError::Peer(format!("dial {address}: {e}")));
+                let _ = reply.send(result);
+            }
             Command::Submit {
                 request,
                 history,
@@ -494,6 +629,8 @@ impl<S: WitnessStore> Service<S> {
                     connected: self.swarm.connected_peers().copied().collect(),
                     known_witnesses: self.records.len(),
                     station: self.is_station(),
+                    kad_server: self.swarm.behaviour().kad.mode() == libp2p::kad::Mode::Server,
+                    reservations: self.reservations.iter().copied().collect(),
                     metrics: NetMetrics {
                         poc_bytes_in: self.bytes.bytes_in(),
                         poc_bytes_out: self.bytes.bytes_out(),
@@ -851,8 +988,12 @@ impl<S: WitnessStore> Service<S> {
         ) {
             Ok(record) => {
                 self.records.insert(id, record);
-                // Peers learn the new addresses at the next exchange.
+                // Connected peers learn the new record now.
                 self.records_sent.clear();
+                let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                for peer in peers {
+                    self.send_records(peer);
+                }
             }
             Err(e) => log::error!("cannot sign the peer record: {e}"),
         }
@@ -1074,6 +1215,11 @@ impl<S: WitnessStore> Service<S> {
             return;
         };
         log::debug!("request to {peer} failed: {error}");
+        if self.home.contains(&peer) && self.swarm.is_connected(&peer) {
+            // A home station that does not answer is treated as gone: its connections
+            // (and the reservation riding on them) are closed and it is redialled later.
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
         match pending {
             Pending::Attest { .. } | Pending::Push | Pending::Records => {
                 // Silent members are asked again on the next retry tick.
@@ -1101,6 +1247,23 @@ impl<S: WitnessStore> Service<S> {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
+        if self.change_due.is_some_and(|due| now >= due) {
+            self.apply_network_change();
+        }
+        let due: Vec<PeerId> = self
+            .redial_at
+            .iter()
+            .filter(|(_, at)| now >= **at)
+            .map(|(p, _)| *p)
+            .collect();
+        for station in due {
+            self.redial_at.remove(&station);
+            if self.swarm.is_connected(&station) {
+                self.reserve_on(station);
+            } else {
+                self.dial_home(station);
+            }
+        }
         let timers = self.config.timers.clone();
         let ids: Vec<u64> = self.collections.keys().copied().collect();
         for id in ids {
@@ -1142,6 +1305,120 @@ impl<S: WitnessStore> Service<S> {
         }
     }
 
+    fn emit(&self, event: NetEvent) {
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    fn jitter(&self) -> Duration {
+        use rand_core::RngCore;
+        let max = self.config.reconnect_jitter.as_millis() as u64;
+        if max == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_millis(rand_core::OsRng.next_u64() % (max + 1))
+    }
+
+    /// Dials a home station on every address it is known by (QUIC and TCP race; the
+    /// first to finish is kept), even if an old connection is still closing.
+    fn dial_home(&mut self, station: PeerId) {
+        let Some(addrs) = self.home_addrs.get(&station).cloned() else {
+            return;
+        };
+        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(station)
+            .addresses(addrs)
+            .condition(libp2p::swarm::dial_opts::PeerCondition::Always)
+            .build();
+        if let Err(e) = self.swarm.dial(opts) {
+            log::warn!("redial home station {station}: {e}");
+        }
+    }
+
+    /// Asks `station` for a relay reservation by listening on its circuit address.
+    fn reserve_on(&mut self, station: PeerId) {
+        if !self.config.reserve_relays || self.relay_listeners.values().any(|p| *p == station) {
+            return;
+        }
+        let Some(addr) = self
+            .home_addrs
+            .get(&station)
+            .and_then(|a| a.first())
+            .cloned()
+        else {
+            return;
+        };
+        match self.swarm.listen_on(addr.with(Protocol::P2pCircuit)) {
+            Ok(id) => {
+                self.relay_listeners.insert(id, station);
+            }
+            Err(e) => log::warn!("cannot ask {station} for a reservation: {e}"),
+        }
+    }
+
+    /// After a network change: reports [`NetEvent::Reachable`] once a home station is
+    /// connected again (and a reservation held, if the node keeps them).
+    fn check_reachable(&mut self) {
+        let Some(started) = self.change_started else {
+            return;
+        };
+        if self.change_due.is_some() {
+            return;
+        }
+        let connected = self.home.iter().any(|p| self.swarm.is_connected(p));
+        let reserved = !self.config.reserve_relays || !self.reservations.is_empty();
+        if connected && reserved {
+            self.change_started = None;
+            self.emit(NetEvent::Reachable {
+                after: started.elapsed(),
+            });
+        }
+    }
+
+    /// The debounced part of `network_changed()`.
+    fn apply_network_change(&mut self) {
+        self.change_due = None;
+        let stale: Vec<Multiaddr> = self
+            .swarm
+            .external_addresses()
+            .filter(|a| !self.config.external.contains(a))
+            .cloned()
+            .collect();
+        for addr in stale {
+            self.swarm.remove_external_address(&addr);
+            self.emit(NetEvent::ExternalAddressExpired(addr));
+        }
+        for id in std::mem::take(&mut self.relay_listeners).into_keys() {
+            self.swarm.remove_listener(id);
+        }
+        for relay in std::mem::take(&mut self.reservations) {
+            self.emit(NetEvent::ReservationLost {
+                relay,
+                reason: "network changed".into(),
+            });
+        }
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        for id in std::mem::take(&mut self.listeners) {
+            self.swarm.remove_listener(id);
+        }
+        for addr in self.config.listen.clone() {
+            match self.swarm.listen_on(addr.clone()) {
+                Ok(id) => self.listeners.push(id),
+                Err(e) => log::warn!("re-listen on {addr}: {e}"),
+            }
+        }
+        self.redial_at.clear();
+        for station in self.home.clone() {
+            self.dial_home(station);
+        }
+        if self.is_station() {
+            let _ = self.swarm.behaviour_mut().kad.bootstrap();
+        }
+        self.emit(NetEvent::NetworkChangeApplied);
+    }
+
     fn on_relay_server(&mut self, event: libp2p::relay::Event) {
         use libp2p::relay::Event;
         let m = &mut self.metrics;
@@ -1174,10 +1451,24 @@ impl<S: WitnessStore> Service<S> {
                 log::info!("{} listening on {address}", self.swarm.local_peer_id());
                 self.refresh_own_record();
             }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
                 log::debug!("connected to {peer_id}");
                 self.metrics.connections_opened += 1;
+                let address = endpoint.get_remote_address().clone();
+                let relayed = address.iter().any(|p| p == Protocol::P2pCircuit);
+                self.emit(NetEvent::Connected {
+                    peer: peer_id,
+                    address,
+                    relayed,
+                });
                 self.send_records(peer_id);
+                if self.home.contains(&peer_id) {
+                    self.redial_at.remove(&peer_id);
+                    self.reserve_on(peer_id);
+                    self.check_reachable();
+                }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -1186,8 +1477,74 @@ impl<S: WitnessStore> Service<S> {
             } => {
                 if num_established == 0 {
                     self.records_sent.remove(&peer_id);
+                    self.emit(NetEvent::Disconnected { peer: peer_id });
+                    if self.home.contains(&peer_id) && self.change_due.is_none() {
+                        let at = Instant::now() + self.jitter();
+                        self.redial_at.insert(peer_id, at);
+                    }
                 }
             }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                if let Some(relay) = self.relay_listeners.remove(&listener_id) {
+                    self.reservations.remove(&relay);
+                    let reason = match reason {
+                        Ok(()) => "closed".to_string(),
+                        Err(e) => e.to_string(),
+                    };
+                    log::info!("reservation on {relay} ended: {reason}");
+                    self.emit(NetEvent::ReservationLost { relay, reason });
+                    // Asked again after a short pause (or when the station is back).
+                    let at = Instant::now() + Duration::from_secs(1).max(self.jitter() / 10);
+                    self.redial_at.insert(relay, at);
+                }
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                self.emit(NetEvent::ExternalAddressConfirmed(address));
+            }
+            SwarmEvent::ExternalAddrExpired { address } => {
+                self.emit(NetEvent::ExternalAddressExpired(address));
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                libp2p::relay::client::Event::ReservationReqAccepted {
+                    relay_peer_id,
+                    renewal,
+                    ..
+                },
+            )) => {
+                self.reservations.insert(relay_peer_id);
+                self.emit(NetEvent::ReservationAccepted {
+                    relay: relay_peer_id,
+                    renewal,
+                });
+                self.check_reachable();
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(libp2p::ping::Event {
+                peer,
+                connection,
+                result: Err(failure),
+            })) => {
+                // libp2p no longer closes a connection whose pings fail; a phone must not
+                // keep trusting a dead home station (killed, or behind a dead NAT
+                // mapping) until the transport's idle timeout.
+                log::info!("ping to {peer} failed ({failure}); closing that connection");
+                self.swarm.close_connection(connection);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(libp2p::dcutr::Event {
+                remote_peer_id,
+                result,
+            })) => match result {
+                Ok(_) => self.emit(NetEvent::HolePunched {
+                    peer: remote_peer_id,
+                }),
+                Err(e) => self.emit(NetEvent::HolePunchFailed {
+                    peer: remote_peer_id,
+                    error: e.to_string(),
+                }),
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Poc(event)) => match event {
                 request_response::Event::Message { peer, message, .. } => match message {
                     request_response::Message::Request {
