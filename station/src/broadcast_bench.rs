@@ -58,13 +58,18 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
     println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut protocols: Vec<Protocol> = Vec::new();
     for &beta in &args.betas {
+        protocols.push(Protocol::kadcast(beta));
+    }
+    for &beta in args.betas.iter().filter(|&&b| b > 1) {
         protocols.push(Protocol::Kadcast {
             beta,
+            independent_trees: false,
             reliable: true,
         });
     }
     protocols.push(Protocol::Kadcast {
         beta: 1,
+        independent_trees: true,
         reliable: false,
     });
     protocols.push(Protocol::Gossip {

@@ -17,7 +17,7 @@
 //! use zeropole_core::broadcast::sim::{run, Overlay, Protocol, SimConfig};
 //! let config = SimConfig { nodes: 50, churn: 0.2, ..SimConfig::default() };
 //! let overlay = Overlay::new(&config);
-//! let report = run(&overlay, &config, Protocol::Kadcast { beta: 1, reliable: true });
+//! let report = run(&overlay, &config, Protocol::kadcast(1));
 //! assert_eq!(report.min_coverage(), 1.0);
 //! ```
 
@@ -27,7 +27,7 @@ use std::collections::BinaryHeap;
 use super::broadcaster::{Broadcaster, Config};
 use super::id::{OverlayId, BUCKETS};
 use super::table::RoutingTable;
-use super::wire::{Message, MessageId, Payload};
+use super::wire::{Message, Payload};
 use crate::sim::SimRng;
 
 /// Parameters of a simulated overlay and its broadcasts.
@@ -70,11 +70,12 @@ impl Default for SimConfig {
 /// The dissemination protocol under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
-    /// [`Broadcaster`] with `beta` delegates per bucket; `reliable` turns on
-    /// acknowledgements and delegate replacement.
+    /// [`Broadcaster`] with redundancy `beta`; see [`Config`] for the other two switches.
     Kadcast {
-        /// Delegates per bucket.
+        /// Redundancy β.
         beta: usize,
+        /// β independent trees (`true`) or β delegates per bucket at every hop.
+        independent_trees: bool,
         /// Acknowledge and replace silent delegates.
         reliable: bool,
     },
@@ -87,17 +88,30 @@ pub enum Protocol {
     },
 }
 
+impl Protocol {
+    /// Kadcast as [`Config::default`] runs it: `beta` independent trees, acknowledged.
+    pub fn kadcast(beta: usize) -> Self {
+        Protocol::Kadcast {
+            beta,
+            independent_trees: true,
+            reliable: true,
+        }
+    }
+}
+
 impl std::fmt::Display for Protocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Protocol::Kadcast {
                 beta,
-                reliable: true,
-            } => write!(f, "kadcast β={beta}"),
-            Protocol::Kadcast {
-                beta,
-                reliable: false,
-            } => write!(f, "kadcast β={beta} no-ack"),
+                independent_trees,
+                reliable,
+            } => write!(
+                f,
+                "kadcast β={beta}{}{}",
+                if *independent_trees { "" } else { " classic" },
+                if *reliable { "" } else { " no-ack" }
+            ),
             Protocol::Flood => f.write_str("flood"),
             Protocol::Gossip { fanout } => write!(f, "gossip k={fanout}"),
         }
@@ -223,7 +237,11 @@ impl Report {
 
     /// Most copies any online node received in any broadcast.
     pub fn max_copies(&self) -> u32 {
-        self.broadcasts.iter().map(|b| b.max_copies).max().unwrap_or(0)
+        self.broadcasts
+            .iter()
+            .map(|b| b.max_copies)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Worst coverage of any broadcast.
@@ -271,8 +289,10 @@ impl Report {
 /// An event in flight: a copy (`height`), an acknowledgement, or a node's timer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
-    Copy(u16),
-    Ack,
+    /// `(tree, height)`.
+    Copy(u8, u16),
+    /// `tree`.
+    Ack(u8),
     Timer,
 }
 
@@ -296,12 +316,17 @@ struct Run<'a> {
 pub fn run(overlay: &Overlay, config: &SimConfig, protocol: Protocol) -> Report {
     let mut seed_rng = SimRng::new(config.seed);
     let kad = match protocol {
-        Protocol::Kadcast { beta, reliable } => overlay
+        Protocol::Kadcast {
+            beta,
+            independent_trees,
+            reliable,
+        } => overlay
             .tables
             .iter()
             .map(|t| {
                 let c = Config {
                     beta,
+                    independent_trees,
                     reliable,
                     ack_timeout: config.ack_timeout,
                     ..Config::default()
@@ -381,7 +406,7 @@ impl Run<'_> {
             if offline[to] {
                 continue;
             }
-            if let Kind::Copy(_) = kind {
+            if let Kind::Copy(..) = kind {
                 copies[to] += 1;
                 if first_at[to].is_none() {
                     first_at[to] = Some(now);
@@ -390,11 +415,13 @@ impl Run<'_> {
             match self.protocol {
                 Protocol::Kadcast { .. } => {
                     let message = match kind {
-                        Kind::Copy(height) => Message::Broadcast {
+                        Kind::Copy(tree, height) => Message::Broadcast {
+                            tree,
                             height,
                             payload: payload.clone(),
                         },
-                        _ => Message::Ack { id },
+                        Kind::Ack(tree) => Message::Ack { tree, id },
+                        Kind::Timer => continue,
                     };
                     let (_, out) = self.kad[to].handle(self.overlay.ids[from], message, now);
                     self.send_kad(to, out, now, &mut messages, &mut acks);
@@ -413,8 +440,8 @@ impl Run<'_> {
         let covered = others.clone().filter(|&i| first_at[i].is_some()).count();
         let total: u64 = others.clone().map(|i| u64::from(copies[i])).sum();
         let max_copies = others.clone().map(|i| copies[i]).max().unwrap_or(0);
-        let ticks_to_full = (covered == online)
-            .then(|| others.filter_map(|i| first_at[i]).max().unwrap_or(0));
+        let ticks_to_full =
+            (covered == online).then(|| others.filter_map(|i| first_at[i]).max().unwrap_or(0));
         BroadcastStats {
             online,
             covered,
@@ -450,13 +477,13 @@ impl Run<'_> {
                 continue;
             };
             let kind = match o.message {
-                Message::Broadcast { height, .. } => {
+                Message::Broadcast { tree, height, .. } => {
                     *messages += 1;
-                    Kind::Copy(height)
+                    Kind::Copy(tree, height)
                 }
-                Message::Ack { .. } => {
+                Message::Ack { tree, .. } => {
                     *acks += 1;
-                    Kind::Ack
+                    Kind::Ack(tree)
                 }
             };
             let at = now + self.delay();
@@ -491,7 +518,7 @@ impl Run<'_> {
             if let Some(&to) = self.index.get(&p) {
                 *messages += 1;
                 let at = now + self.delay();
-                self.push(at, to as usize, i, Kind::Copy(0));
+                self.push(at, to as usize, i, Kind::Copy(0, 0));
             }
         }
     }
@@ -535,7 +562,12 @@ mod tests {
             let c = config(nodes, 0.0, 11);
             let overlay = Overlay::new(&c);
             for reliable in [false, true] {
-                let r = run(&overlay, &c, Protocol::Kadcast { beta: 1, reliable });
+                let p = Protocol::Kadcast {
+                    beta: 1,
+                    independent_trees: true,
+                    reliable,
+                };
+                let r = run(&overlay, &c, p);
                 for b in &r.broadcasts {
                     assert_eq!(b.covered, b.online, "{nodes} nodes");
                     assert_eq!(b.max_copies, 1, "{nodes} nodes");
@@ -550,10 +582,40 @@ mod tests {
         let c = config(1000, 0.2, 5);
         let overlay = Overlay::new(&c);
         for beta in [1, 2, 3] {
-            let r = run(&overlay, &c, Protocol::Kadcast { beta, reliable: true });
+            let r = run(&overlay, &c, Protocol::kadcast(beta));
             assert_eq!(r.min_coverage(), 1.0, "β = {beta}");
             assert!(r.mean_copies() <= beta as f64 + 1.0, "β = {beta}: {r:?}");
         }
+    }
+
+    #[test]
+    fn independent_trees_give_every_node_exactly_beta_copies_without_churn() {
+        let c = config(500, 0.0, 8);
+        let overlay = Overlay::new(&c);
+        for beta in [2, 3] {
+            let r = run(&overlay, &c, Protocol::kadcast(beta));
+            for b in &r.broadcasts {
+                assert_eq!(b.covered, b.online, "β = {beta}");
+                assert_eq!(b.max_copies as usize, beta, "β = {beta}");
+                assert_eq!(b.mean_copies, beta as f64, "β = {beta}");
+            }
+        }
+    }
+
+    #[test]
+    fn classic_kadcast_compounds_copies_beyond_beta() {
+        // Why independent trees are the default: β delegates per bucket at every hop
+        // multiply with depth.
+        let c = config(500, 0.0, 8);
+        let overlay = Overlay::new(&c);
+        let p = Protocol::Kadcast {
+            beta: 3,
+            independent_trees: false,
+            reliable: true,
+        };
+        let r = run(&overlay, &c, p);
+        assert_eq!(r.min_coverage(), 1.0);
+        assert!(r.mean_copies() > 3.0, "{r:?}");
     }
 
     #[test]
@@ -567,6 +629,7 @@ mod tests {
             &c,
             Protocol::Kadcast {
                 beta: 1,
+                independent_trees: true,
                 reliable: false,
             },
         );
@@ -588,10 +651,7 @@ mod tests {
     fn one_seed_gives_one_run() {
         let c = config(200, 0.2, 21);
         let overlay = Overlay::new(&c);
-        let p = Protocol::Kadcast {
-            beta: 2,
-            reliable: true,
-        };
+        let p = Protocol::kadcast(2);
         assert_eq!(run(&overlay, &c, p), run(&Overlay::new(&c), &c, p));
     }
 }

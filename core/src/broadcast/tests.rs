@@ -12,7 +12,10 @@ fn peer(bit: usize, tag: u8) -> OverlayId {
     if bit >= 16 {
         b[31] = tag;
     } else {
-        assert!(u32::from(tag) < (1 << bit), "tag must stay below the bucket bit");
+        assert!(
+            u32::from(tag) < (1 << bit),
+            "tag must stay below the bucket bit"
+        );
         b[31] |= tag;
     }
     OverlayId(b)
@@ -33,16 +36,31 @@ fn beta(beta: usize) -> Config {
     }
 }
 
+fn classic(beta: usize) -> Config {
+    Config {
+        beta,
+        independent_trees: false,
+        ..Config::default()
+    }
+}
+
 fn payload() -> Payload {
     Payload::Opaque(b"certificate".to_vec())
 }
 
 /// `(recipient, height)` of every copy in `out`, sorted.
 fn copies(out: &[Outgoing]) -> Vec<(OverlayId, u16)> {
+    let mut v: Vec<_> = trees(out).into_iter().map(|(to, _, h)| (to, h)).collect();
+    v.sort();
+    v
+}
+
+/// `(recipient, tree, height)` of every copy in `out`, sorted.
+fn trees(out: &[Outgoing]) -> Vec<(OverlayId, u8, u16)> {
     let mut v: Vec<_> = out
         .iter()
         .filter_map(|o| match &o.message {
-            Message::Broadcast { height, .. } => Some((o.to, *height)),
+            Message::Broadcast { tree, height, .. } => Some((o.to, *tree, *height)),
             Message::Ack { .. } => None,
         })
         .collect();
@@ -58,7 +76,50 @@ fn acks(out: &[Outgoing]) -> Vec<OverlayId> {
 }
 
 #[test]
-fn originator_hands_beta_delegates_of_every_bucket_tagged_with_the_bucket() {
+fn originator_starts_beta_trees_with_distinct_delegates_where_the_bucket_allows() {
+    let peers = [peer(255, 1), peer(255, 2), peer(255, 3), peer(254, 1)];
+    let mut n = node(&peers, beta(2));
+    let sent = trees(&n.originate(payload(), 0).expect("fresh"));
+    let top: Vec<_> = sent.iter().filter(|(_, _, h)| *h == 255).collect();
+    assert_eq!(top.len(), 2);
+    assert_ne!(top[0].0, top[1].0, "distinct delegates");
+    let mut top_trees: Vec<u8> = top.iter().map(|(_, t, _)| *t).collect();
+    top_trees.sort();
+    assert_eq!(top_trees, vec![0, 1]);
+    // A one-peer bucket carries both trees through its only peer.
+    let small: Vec<_> = sent.iter().filter(|(_, _, h)| *h == 254).collect();
+    assert_eq!(
+        small,
+        vec![&(peer(254, 1), 0, 254), &(peer(254, 1), 1, 254)]
+    );
+}
+
+#[test]
+fn a_relay_forwards_each_tree_once_with_one_delegate_per_bucket() {
+    let peers = [peer(255, 1), peer(9, 1), peer(9, 2), peer(3, 1)];
+    let mut n = node(&peers, beta(2));
+    let copy = |tree| Message::Broadcast {
+        tree,
+        height: 10,
+        payload: payload(),
+    };
+    let (first, out) = n.handle(peer(255, 1), copy(1), 0);
+    assert!(first.is_some());
+    let sent = trees(&out);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(_, t, _)| *t == 1));
+    // The other tree's copy is forwarded too, but not delivered again.
+    let (second, out) = n.handle(peer(255, 1), copy(0), 1);
+    assert!(second.is_none());
+    assert_eq!(trees(&out).len(), 2);
+    assert_eq!(acks(&out), vec![peer(255, 1)]);
+    // A second copy on a tree already seen is dropped.
+    let (third, out) = n.handle(peer(9, 1), copy(1), 2);
+    assert!(third.is_none() && trees(&out).is_empty());
+}
+
+#[test]
+fn classic_originator_hands_beta_delegates_of_every_bucket_tagged_with_the_bucket() {
     let peers = [
         peer(255, 1),
         peer(255, 2),
@@ -67,7 +128,7 @@ fn originator_hands_beta_delegates_of_every_bucket_tagged_with_the_bucket() {
         peer(3, 1),
         peer(3, 2),
     ];
-    let mut n = node(&peers, beta(2));
+    let mut n = node(&peers, classic(2));
     let out = n.originate(payload(), 0).expect("fresh");
     let sent = copies(&out);
     assert_eq!(sent.len(), 5);
@@ -90,6 +151,7 @@ fn receiver_rebroadcasts_only_to_the_buckets_below_its_height() {
     let from = peer(255, 1);
     let mut n = node(&peers, beta(1));
     let message = |height| Message::Broadcast {
+        tree: 0,
         height,
         payload: payload(),
     };
@@ -111,6 +173,7 @@ fn a_duplicate_is_acknowledged_but_neither_delivered_nor_forwarded() {
     let peers = [peer(255, 1), peer(200, 1), peer(5, 1)];
     let mut n = node(&peers, beta(1));
     let message = Message::Broadcast {
+        tree: 0,
         height: 256,
         payload: payload(),
     };
@@ -127,6 +190,7 @@ fn a_duplicate_is_acknowledged_but_neither_delivered_nor_forwarded() {
     let (again, _) = origin.handle(
         peer(5, 1),
         Message::Broadcast {
+            tree: 0,
             height: 3,
             payload: payload(),
         },
@@ -145,16 +209,31 @@ fn an_acknowledgement_stops_the_retry_timer() {
     n.originate(payload(), 0).expect("fresh");
     assert_eq!(n.poll_timeout(), Some(Config::default().ack_timeout));
     // An acknowledgement from someone else, or for another broadcast, changes nothing.
-    n.handle(peer(255, 2), Message::Ack { id: payload().id() }, 5);
+    n.handle(
+        peer(255, 2),
+        Message::Ack {
+            tree: 0,
+            id: payload().id(),
+        },
+        5,
+    );
     n.handle(
         peer(255, 1),
         Message::Ack {
+            tree: 0,
             id: Payload::Opaque(vec![]).id(),
         },
         5,
     );
     assert_eq!(n.pending_delegates(), 1);
-    n.handle(peer(255, 1), Message::Ack { id: payload().id() }, 6);
+    n.handle(
+        peer(255, 1),
+        Message::Ack {
+            tree: 0,
+            id: payload().id(),
+        },
+        6,
+    );
     assert_eq!(n.poll_timeout(), None);
     assert!(n.tick(10_000).is_empty());
 }
@@ -172,7 +251,14 @@ fn a_silent_delegate_is_replaced_by_another_peer_of_its_bucket_and_avoided_later
     // Same height: the replacement is responsible for the same subtree.
     assert_eq!(copies(&retry), vec![(other, 255)]);
     assert_eq!(n.table().entry(&first).map(|e| e.responsive), Some(false));
-    n.handle(other, Message::Ack { id: payload().id() }, timeout + 1);
+    n.handle(
+        other,
+        Message::Ack {
+            tree: 0,
+            id: payload().id(),
+        },
+        timeout + 1,
+    );
     assert_eq!(n.poll_timeout(), None);
 
     // The next broadcasts prefer the peer that answered, whatever the draw.
@@ -181,7 +267,14 @@ fn a_silent_delegate_is_replaced_by_another_peer_of_its_bucket_and_avoided_later
         assert_eq!(copies(&out), vec![(other, 255)]);
     }
     // Hearing from the flagged peer clears its flag.
-    n.handle(first, Message::Ack { id: payload().id() }, 2000);
+    n.handle(
+        first,
+        Message::Ack {
+            tree: 0,
+            id: payload().id(),
+        },
+        2000,
+    );
     assert_eq!(n.table().entry(&first).map(|e| e.responsive), Some(true));
 }
 
@@ -206,6 +299,7 @@ fn fire_and_forget_neither_acknowledges_nor_arms_timers() {
     let (_, out) = n.handle(
         peer(255, 1),
         Message::Broadcast {
+            tree: 0,
             height: 256,
             payload: payload(),
         },
@@ -224,6 +318,7 @@ fn bad_bytes_and_oversized_payloads_are_typed_errors() {
         Err(BroadcastError::Decode(_))
     ));
     let bytes = Message::Broadcast {
+        tree: 0,
         height: 1,
         payload: payload(),
     }
@@ -244,12 +339,16 @@ fn an_evicted_id_is_delivered_again() {
     };
     let mut n = node(&[peer(255, 1)], config);
     let copy = |p: Payload| Message::Broadcast {
+        tree: 0,
         height: 0,
         payload: p,
     };
     assert!(n.handle(peer(255, 1), copy(payload()), 0).0.is_some());
     assert!(n.handle(peer(255, 1), copy(payload()), 1).0.is_none());
-    assert!(n.handle(peer(255, 1), copy(Payload::Opaque(vec![])), 2).0.is_some());
+    assert!(n
+        .handle(peer(255, 1), copy(Payload::Opaque(vec![])), 2)
+        .0
+        .is_some());
     // The documented cost of bounded memory: a replay after eviction gets through.
     assert!(n.handle(peer(255, 1), copy(payload()), 3).0.is_some());
 }

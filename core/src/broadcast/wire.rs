@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! message   = version:u8 (=1) kind:u8 body
-//! kind 0    = Broadcast: height:u32 (≤ 256) payload
-//! kind 1    = Ack:       id:[u8;32]
+//! kind 0    = Broadcast: tree:u8 (< 16) height:u32 (≤ 256) payload
+//! kind 1    = Ack:       tree:u8 (< 16) id:[u8;32]
 //! payload   = tag:u8 bytes:u32-length-prefixed (≤ MAX_PAYLOAD_LEN)
 //!   tag 0 certificate (Certificate::encode), 1 equivocation proof (two blocks),
 //!   2 dmapp revocation (SignedRevocation::encode), 3 opaque bytes (≤ MAX_OPAQUE_LEN)
@@ -27,10 +27,12 @@ pub const MESSAGE_ID_CONTEXT: &str = "zeropole/broadcast/v1";
 /// Largest encoded payload body: a certificate at the largest committee
 /// (`MAX_COMMITTEE` signatures of ≤ 1 KiB) fits.
 pub const MAX_PAYLOAD_LEN: usize = 2 * 1024 * 1024;
+/// Number of independent dissemination trees a broadcast may use (so β ≤ 16).
+pub const MAX_TREES: u8 = 16;
 /// Largest opaque payload.
 pub const MAX_OPAQUE_LEN: usize = 64 * 1024;
 /// Largest encoded message: header, height and the largest payload.
-pub const MAX_MESSAGE_LEN: usize = 2 + 4 + 1 + 4 + MAX_PAYLOAD_LEN;
+pub const MAX_MESSAGE_LEN: usize = 2 + 1 + 4 + 1 + 4 + MAX_PAYLOAD_LEN;
 
 /// The identity of a broadcast: BLAKE3 (key-derivation mode, [`MESSAGE_ID_CONTEXT`]) of
 /// the encoded payload. Two originators of the same payload produce one broadcast.
@@ -137,13 +139,17 @@ pub enum Message {
     /// receiver re-broadcasts to its buckets `0..height` (the originator uses 256, every
     /// bucket).
     Broadcast {
+        /// The dissemination tree this copy travels on (below [`MAX_TREES`]).
+        tree: u8,
         /// The receiver covers its buckets `0..height`; at most 256.
         height: u16,
         /// What is broadcast.
         payload: Payload,
     },
-    /// "I have `id`": stops the sender's retry timer for this delegate.
+    /// "I have `id` on `tree`": stops the sender's retry timer for this delegate.
     Ack {
+        /// The tree of the acknowledged copy.
+        tree: u8,
         /// The acknowledged broadcast.
         id: MessageId,
     },
@@ -155,12 +161,16 @@ impl Message {
         let mut w = Writer::new();
         w.u8(WIRE_VERSION);
         match self {
-            Message::Broadcast { height, payload } => {
-                w.u8(0).u32(u32::from(*height));
+            Message::Broadcast {
+                tree,
+                height,
+                payload,
+            } => {
+                w.u8(0).u8(*tree).u32(u32::from(*height));
                 payload.write(&mut w);
             }
-            Message::Ack { id } => {
-                w.u8(1).fixed(&id.0);
+            Message::Ack { tree, id } => {
+                w.u8(1).u8(*tree).fixed(&id.0);
             }
         }
         w.finish()
@@ -185,6 +195,7 @@ impl Message {
         }
         let message = match r.u8("broadcast kind")? {
             0 => {
+                let tree = read_tree(&mut r)?;
                 let height = r.u32("height")?;
                 let height = u16::try_from(height)
                     .ok()
@@ -194,11 +205,13 @@ impl Message {
                         reason: format!("{height} exceeds {BUCKETS}"),
                     })?;
                 Message::Broadcast {
+                    tree,
                     height,
                     payload: Payload::read(&mut r)?,
                 }
             }
             1 => Message::Ack {
+                tree: read_tree(&mut r)?,
                 id: MessageId(r.array("message id")?),
             },
             tag => {
@@ -213,6 +226,17 @@ impl Message {
     }
 }
 
+fn read_tree(r: &mut Reader<'_>) -> Result<u8, DecodeError> {
+    let tree = r.u8("tree")?;
+    if tree >= MAX_TREES {
+        return Err(DecodeError::Invalid {
+            field: "tree",
+            reason: format!("{tree} is not below {MAX_TREES}"),
+        });
+    }
+    Ok(tree)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +244,7 @@ mod tests {
 
     fn opaque(bytes: &[u8]) -> Message {
         Message::Broadcast {
+            tree: 2,
             height: 7,
             payload: Payload::Opaque(bytes.to_vec()),
         }
@@ -229,9 +254,10 @@ mod tests {
     fn messages_round_trip_and_the_layout_is_pinned() {
         let m = opaque(b"hi");
         let bytes = m.encode();
-        assert_eq!(bytes, [1, 0, 0, 0, 0, 7, 3, 0, 0, 0, 2, b'h', b'i']);
+        assert_eq!(bytes, [1, 0, 2, 0, 0, 0, 7, 3, 0, 0, 0, 2, b'h', b'i']);
         assert_eq!(Message::decode(&bytes), Ok(m));
         let ack = Message::Ack {
+            tree: 1,
             id: MessageId([9; 32]),
         };
         assert_eq!(Message::decode(&ack.encode()), Ok(ack));
@@ -254,13 +280,22 @@ mod tests {
             Err(DecodeError::UnsupportedVersion { .. })
         ));
         let mut bytes = opaque(b"x").encode();
-        bytes[2..6].copy_from_slice(&257u32.to_be_bytes());
+        bytes[3..7].copy_from_slice(&257u32.to_be_bytes());
         assert!(matches!(
             Message::decode(&bytes),
-            Err(DecodeError::Invalid { field: "height", .. })
+            Err(DecodeError::Invalid {
+                field: "height",
+                ..
+            })
         ));
         let mut bytes = opaque(b"x").encode();
-        bytes[6] = 9;
+        bytes[2] = MAX_TREES;
+        assert!(matches!(
+            Message::decode(&bytes),
+            Err(DecodeError::Invalid { field: "tree", .. })
+        ));
+        let mut bytes = opaque(b"x").encode();
+        bytes[7] = 9;
         assert!(matches!(
             Message::decode(&bytes),
             Err(DecodeError::UnknownTag { tag: 9, .. })
@@ -275,7 +310,9 @@ mod tests {
         let a = Payload::Opaque(b"a".to_vec());
         assert_eq!(a.id(), Payload::Opaque(b"a".to_vec()).id());
         assert_ne!(a.id(), Payload::Opaque(b"b".to_vec()).id());
-        assert!(Payload::Opaque(vec![0; MAX_OPAQUE_LEN + 1]).check_len().is_err());
+        assert!(Payload::Opaque(vec![0; MAX_OPAQUE_LEN + 1])
+            .check_len()
+            .is_err());
         assert!(Payload::Opaque(vec![0; MAX_OPAQUE_LEN]).check_len().is_ok());
     }
 
