@@ -29,6 +29,13 @@ pub struct BroadcastArgs {
     /// Gossip fan-out (gossipsub's D).
     #[arg(long, default_value_t = 6)]
     gossip_fanout: usize,
+    /// Kadcast acknowledgement timeout, ticks.
+    #[arg(long, default_value_t = 250)]
+    ack_timeout: u64,
+    /// With churn, also run Kadcast with liveness hints: the probability that a node
+    /// knows a given offline peer is offline before the broadcast (0 skips these rows).
+    #[arg(long, default_value_t = 0.9)]
+    liveness_hints: f64,
 }
 
 /// Runs the table and prints it; `Err` if an argument makes no run possible.
@@ -39,16 +46,21 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
     if args.churn.iter().any(|c| !(0.0..1.0).contains(c)) {
         return Err("--churn values must be in [0, 1)".into());
     }
+    if !(0.0..=1.0).contains(&args.liveness_hints) {
+        return Err("--liveness-hints must be in [0, 1]".into());
+    }
     println!("SEED={seed}");
     let defaults = SimConfig::default();
     println!(
-        "broadcasts={} bucket_size={} delay={}..={} ticks ack_timeout={} ticks gossip_fanout={}",
+        "broadcasts={} bucket_size={} link latency={}..={} ticks + jitter ≤ {} ticks ack_timeout={} ticks gossip_fanout={} liveness_hints={}",
         args.broadcasts,
         args.bucket_size,
         defaults.min_delay,
         defaults.max_delay,
-        defaults.ack_timeout,
-        args.gossip_fanout
+        defaults.jitter,
+        args.ack_timeout,
+        args.gossip_fanout,
+        args.liveness_hints
     );
     println!("target (DESIGN §11): copies per node ≤ β + 1, 100 % coverage at 20 % churn");
     println!();
@@ -83,6 +95,7 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
             nodes,
             bucket_size: args.bucket_size,
             broadcasts: args.broadcasts,
+            ack_timeout: args.ack_timeout,
             ..SimConfig::default()
         };
         let overlay = Overlay::new(&base);
@@ -93,7 +106,18 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
             };
             for &p in &protocols {
                 let report = run(&overlay, &config, p);
-                println!("{}", row(nodes, churn, &report, args.broadcasts));
+                println!("{}", row(nodes, churn, &report, args.broadcasts, ""));
+            }
+            if churn > 0.0 && args.liveness_hints > 0.0 {
+                let hinted = SimConfig {
+                    liveness_hints: args.liveness_hints,
+                    ..config.clone()
+                };
+                let label = format!(" hints {:.0} %", args.liveness_hints * 100.0);
+                for &beta in &args.betas {
+                    let report = run(&overlay, &hinted, Protocol::kadcast(beta));
+                    println!("{}", row(nodes, churn, &report, args.broadcasts, &label));
+                }
             }
         }
     }
@@ -102,7 +126,7 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
     Ok(())
 }
 
-fn row(nodes: usize, churn: f64, r: &Report, broadcasts: usize) -> String {
+fn row(nodes: usize, churn: f64, r: &Report, broadcasts: usize, label: &str) -> String {
     let target = match r.protocol {
         Protocol::Kadcast { beta, .. } => {
             let bound = beta as f64 + 1.0;
@@ -116,7 +140,7 @@ fn row(nodes: usize, churn: f64, r: &Report, broadcasts: usize) -> String {
         _ => "baseline".to_string(),
     };
     format!(
-        "| {nodes} | {:.0} % | {} | {:.2} | {} | {:.2} % | {}/{broadcasts} | {} | {:.0} | {:.0} | {target} |",
+        "| {nodes} | {:.0} % | {}{label} | {:.2} | {} | {:.2} % | {}/{broadcasts} | {} | {:.0} | {:.0} | {target} |",
         churn * 100.0,
         r.protocol,
         r.mean_copies(),

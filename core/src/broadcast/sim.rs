@@ -5,9 +5,11 @@
 //! really fall in it (so small buckets are complete, large ones sampled). [`run`] then
 //! performs `broadcasts` broadcasts one after the other, each from a random online node and
 //! each run until nothing is in flight. Before each broadcast a fresh `churn` fraction of
-//! the nodes goes offline: they stay in everyone's tables but drop everything they receive.
-//! Every message (copy or acknowledgement) takes a delay drawn uniformly from
-//! `min_delay..=max_delay` ticks. One seed gives one exact run.
+//! the nodes goes offline: they stay in everyone's tables but drop everything they
+//! receive; with `liveness_hints` each node has learnt, with that probability per peer,
+//! which of its peers are offline (and that the others are online). Every link has a fixed base latency
+//! drawn uniformly from `min_delay..=max_delay` ticks, and every message (copy or
+//! acknowledgement) adds uniform jitter up to `jitter`. One seed gives one exact run.
 //!
 //! Kadcast runs the real [`Broadcaster`], kept across broadcasts (its seen-set and
 //! responsiveness flags carry over). The baselines forward on first receipt: flood to every
@@ -39,12 +41,18 @@ pub struct SimConfig {
     pub nodes: usize,
     /// Peers kept per bucket (Kademlia's k).
     pub bucket_size: usize,
-    /// Fraction of nodes offline during each broadcast (redrawn per broadcast).
+    /// Fraction of nodes offline during each broadcast.
     pub churn: f64,
-    /// Smallest one-way delay, ticks.
+    /// Probability that a node knows, before a broadcast, that a given peer of its table is
+    /// offline (as the network layer learns from closed connections and failed dials, and
+    /// passes on with [`RoutingTable::set_responsive`]). 0: only acknowledgements tell.
+    pub liveness_hints: f64,
+    /// Smallest base latency of a link, ticks.
     pub min_delay: u64,
-    /// Largest one-way delay, ticks.
+    /// Largest base latency of a link, ticks.
     pub max_delay: u64,
+    /// Largest extra delay of one message over its link's base latency, ticks.
+    pub jitter: u64,
     /// Kadcast's acknowledgement timeout, ticks (above the largest round trip).
     pub ack_timeout: u64,
     /// Broadcasts per run.
@@ -52,15 +60,19 @@ pub struct SimConfig {
 }
 
 impl Default for SimConfig {
-    /// 100 nodes, k = 20, no churn, 10–100 ticks per hop (read: ms), 10 broadcasts.
+    /// 100 nodes, k = 20, no churn, links of 10–100 ticks (read: ms) plus up to 10 of
+    /// jitter, a 250-tick acknowledgement timeout (above the 220-tick worst round trip),
+    /// 10 broadcasts.
     fn default() -> Self {
         SimConfig {
             seed: 1,
             nodes: 100,
             bucket_size: 20,
             churn: 0.0,
+            liveness_hints: 0.0,
             min_delay: 10,
             max_delay: 100,
+            jitter: 10,
             ack_timeout: 250,
             broadcasts: 10,
         }
@@ -178,6 +190,14 @@ fn table_for(me: OverlayId, sorted: &[OverlayId], k: usize, rng: &mut SimRng) ->
         (lo, hi) = (inner_lo, inner_hi);
     }
     table
+}
+
+/// SplitMix64's finaliser: a fixed, well-mixed hash of a link's endpoints.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn common_prefix(a: &OverlayId, b: &OverlayId) -> usize {
@@ -362,15 +382,20 @@ pub fn run(overlay: &Overlay, config: &SimConfig, protocol: Protocol) -> Report 
 impl Run<'_> {
     fn broadcast(&mut self, number: usize) -> BroadcastStats {
         let n = self.overlay.ids.len();
-        let mut offline = vec![false; n];
         let mut order: Vec<usize> = (0..n).collect();
         self.rng.shuffle(&mut order);
         let down = ((n as f64) * self.config.churn).round() as usize;
         let down = down.min(n.saturating_sub(1));
+        let mut offline = vec![false; n];
         for &i in &order[..down] {
             offline[i] = true;
         }
-        let origin = order[down..].first().copied().unwrap_or(0);
+        if self.config.liveness_hints > 0.0 {
+            self.give_hints(&offline);
+        }
+        let online: Vec<usize> = (0..n).filter(|&i| !offline[i]).collect();
+        let pick = self.rng.below(online.len() as u64) as usize;
+        let origin = online.get(pick).copied().unwrap_or(0);
         let mut body = self.config.seed.to_be_bytes().to_vec();
         body.extend_from_slice(&(number as u64).to_be_bytes());
         let payload = Payload::Opaque(body);
@@ -459,9 +484,29 @@ impl Run<'_> {
             .push(Reverse((at, self.seq, to as u32, from as u32, kind)));
     }
 
-    fn delay(&mut self) -> u64 {
-        let span = self.config.max_delay.saturating_sub(self.config.min_delay);
-        self.config.min_delay + self.rng.below(span + 1)
+    /// What the network layer would tell each Kadcast node from its connection state.
+    fn give_hints(&mut self, offline: &[bool]) {
+        for i in 0..self.kad.len() {
+            let peers: Vec<OverlayId> = self.overlay.tables[i].peers().map(|e| e.id).collect();
+            for p in peers {
+                let Some(&j) = self.index.get(&p) else {
+                    continue;
+                };
+                let down = offline[j as usize];
+                if !down || self.rng.chance(self.config.liveness_hints) {
+                    self.kad[i].table_mut().set_responsive(&p, !down);
+                }
+            }
+        }
+    }
+
+    /// The delay of one message from `a` to `b`: the link's base latency (symmetric, fixed
+    /// for the run) plus uniform jitter.
+    fn delay(&mut self, a: usize, b: usize) -> u64 {
+        let (lo, hi) = (a.min(b) as u64, a.max(b) as u64);
+        let link = splitmix64(self.config.seed ^ splitmix64((lo << 32) | hi));
+        let span = self.config.max_delay.saturating_sub(self.config.min_delay) + 1;
+        self.config.min_delay + link % span + self.rng.below(self.config.jitter + 1)
     }
 
     fn send_kad(
@@ -486,7 +531,7 @@ impl Run<'_> {
                     Kind::Ack(tree)
                 }
             };
-            let at = now + self.delay();
+            let at = now + self.delay(from, to as usize);
             self.push(at, to as usize, from, kind);
         }
     }
@@ -517,7 +562,7 @@ impl Run<'_> {
         for p in peers {
             if let Some(&to) = self.index.get(&p) {
                 *messages += 1;
-                let at = now + self.delay();
+                let at = now + self.delay(i, to as usize);
                 self.push(at, to as usize, i, Kind::Copy(0, 0));
             }
         }
@@ -645,6 +690,32 @@ mod tests {
         assert_eq!(flood.min_coverage(), 1.0);
         assert!(flood.mean_copies() > gossip.mean_copies());
         assert!(gossip.mean_copies() > 2.0);
+    }
+
+    #[test]
+    fn liveness_hints_spare_the_sends_to_offline_delegates() {
+        let c = config(500, 0.2, 4);
+        let overlay = Overlay::new(&c);
+        let blind = run(&overlay, &c, Protocol::kadcast(1));
+        let hinted = SimConfig {
+            liveness_hints: 1.0,
+            ..c.clone()
+        };
+        let hinted = run(&overlay, &hinted, Protocol::kadcast(1));
+        assert_eq!(blind.min_coverage(), 1.0);
+        assert_eq!(hinted.min_coverage(), 1.0);
+        // Copies sent beyond the online nodes went to offline delegates.
+        let wasted = |r: &Report| {
+            r.broadcasts
+                .iter()
+                .map(|s| s.messages - s.online as u64)
+                .sum::<u64>()
+        };
+        assert!(wasted(&hinted) < wasted(&blind), "{blind:?}\n{hinted:?}");
+        // No online node waits for a timeout any more: only a bucket whose peers are all
+        // offline still gets one copy (a stale flag must not cost a subtree).
+        let ticks = |r: &Report| r.mean_ticks_to_full().unwrap_or(f64::MAX);
+        assert!(ticks(&hinted) < ticks(&blind), "{blind:?}\n{hinted:?}");
     }
 
     #[test]
