@@ -336,7 +336,9 @@ impl Broadcaster {
             fanout.waiting.retain(|(peer, _)| *peer != from);
         }
         self.pending.retain(|f| !f.waiting.is_empty());
-        self.forget_finished_payloads();
+        if !self.pending.iter().any(|f| f.id == id) {
+            self.payloads.remove(&id);
+        }
     }
 
     fn forget_finished_payloads(&mut self) {

@@ -352,3 +352,31 @@ fn an_evicted_id_is_delivered_again() {
     // The documented cost of bounded memory: a replay after eviction gets through.
     assert!(n.handle(peer(255, 1), copy(payload()), 3).0.is_some());
 }
+
+#[test]
+fn retry_state_is_bounded_by_max_pending() {
+    let config = Config {
+        max_pending: 1,
+        ..Config::default()
+    };
+    let mut n = node(&[peer(255, 1), peer(200, 1), peer(100, 1)], config);
+    let out = n.originate(payload(), 0).expect("fresh");
+    // Every bucket still gets its copy; only the first delegate has a retry timer.
+    assert_eq!(copies(&out).len(), 3);
+    assert_eq!(n.pending_delegates(), 1);
+}
+
+#[test]
+fn max_retries_caps_the_replacements_of_one_bucket() {
+    let config = Config {
+        max_retries: 1,
+        ..Config::default()
+    };
+    let peers: Vec<_> = (1..=5).map(|t| peer(255, t)).collect();
+    let mut n = node(&peers, config);
+    n.originate(payload(), 0).expect("fresh");
+    let t = n.config().ack_timeout;
+    assert_eq!(copies(&n.tick(t)).len(), 1);
+    assert!(n.tick(2 * t).is_empty());
+    assert_eq!(n.poll_timeout(), None);
+}

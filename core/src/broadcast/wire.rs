@@ -316,6 +316,73 @@ mod tests {
         assert!(Payload::Opaque(vec![0; MAX_OPAQUE_LEN]).check_len().is_ok());
     }
 
+    /// One owner-signed `Send` at height 1, differing by `amount`.
+    fn block(owner: &mut crate::crypto::KeyPair, amount: u64) -> Block {
+        use crate::crypto::{AccountId, Hash};
+        use crate::ledger::{BlockBody, DmappId, Op};
+        BlockBody {
+            account: owner.public_key().account_id(),
+            height: 1,
+            previous: Hash([0; 32]),
+            epoch: 3,
+            op: Op::Send {
+                to: AccountId([2; 32]),
+                amount,
+                memo: vec![],
+                prev_to: None,
+            },
+            balance: 10,
+            timestamp_ms: 0,
+            dmapp: DmappId::WALLET,
+        }
+        .sign(owner)
+        .expect("sign")
+    }
+
+    #[test]
+    fn every_payload_kind_round_trips_and_kinds_never_share_an_id() {
+        use crate::crypto::KeyPair;
+        use crate::dmapp::DmappRevocation;
+        use crate::ledger::DmappId;
+
+        let mut owner = KeyPair::from_seed(&[1; 32]).expect("keygen");
+        let (first, second) = (block(&mut owner, 5), block(&mut owner, 6));
+        let certificate = Certificate {
+            block: first.clone(),
+            epoch: 3,
+            signers: vec![0b1],
+            signatures: vec![first.signature.clone()],
+        };
+        let revocation = DmappRevocation::new(DmappId([5; 32]), "drains wallets", 7)
+            .expect("valid")
+            .sign(&mut KeyPair::from_seed(&[2; 32]).expect("keygen"))
+            .expect("sign");
+        let payloads = [
+            Payload::Certificate(Box::new(certificate)),
+            Payload::Equivocation(Box::new(EquivocationProof { first, second })),
+            Payload::Revocation(Box::new(revocation)),
+            Payload::Opaque(b"bytes".to_vec()),
+        ];
+        let mut ids = Vec::new();
+        for payload in payloads {
+            let message = Message::Broadcast {
+                tree: 0,
+                height: 256,
+                payload: payload.clone(),
+            };
+            let bytes = message.encode();
+            assert_eq!(Message::decode(&bytes), Ok(message));
+            for len in 0..bytes.len() {
+                assert!(Message::decode(&bytes[..len]).is_err(), "length {len}");
+            }
+            payload.check_len().expect("within limits");
+            ids.push(payload.id());
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 4);
+    }
+
     proptest! {
         #[test]
         fn decoding_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..3000)) {
