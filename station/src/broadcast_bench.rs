@@ -36,6 +36,10 @@ pub struct BroadcastArgs {
     /// knows a given offline peer is offline before the broadcast (0 skips these rows).
     #[arg(long, default_value_t = 0.9)]
     liveness_hints: f64,
+    /// With churn, also run Kadcast and gossip with this fraction of silent droppers
+    /// (online nodes that acknowledge and forward nothing; 0 skips these rows).
+    #[arg(long, default_value_t = 0.05)]
+    droppers: f64,
 }
 
 /// Runs the table and prints it; `Err` if an argument makes no run possible.
@@ -46,13 +50,13 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
     if args.churn.iter().any(|c| !(0.0..1.0).contains(c)) {
         return Err("--churn values must be in [0, 1)".into());
     }
-    if !(0.0..=1.0).contains(&args.liveness_hints) {
-        return Err("--liveness-hints must be in [0, 1]".into());
+    if !(0.0..=1.0).contains(&args.liveness_hints) || !(0.0..1.0).contains(&args.droppers) {
+        return Err("--liveness-hints must be in [0, 1] and --droppers in [0, 1)".into());
     }
     println!("SEED={seed}");
     let defaults = SimConfig::default();
     println!(
-        "broadcasts={} bucket_size={} link latency={}..={} ticks + jitter ≤ {} ticks ack_timeout={} ticks gossip_fanout={} liveness_hints={}",
+        "broadcasts={} bucket_size={} link latency={}..={} ticks + jitter ≤ {} ticks ack_timeout={} ticks gossip_fanout={} liveness_hints={} droppers={}",
         args.broadcasts,
         args.bucket_size,
         defaults.min_delay,
@@ -60,7 +64,8 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
         defaults.jitter,
         args.ack_timeout,
         args.gossip_fanout,
-        args.liveness_hints
+        args.liveness_hints,
+        args.droppers
     );
     println!("target (DESIGN §11): copies per node ≤ β + 1, 100 % coverage at 20 % churn");
     println!();
@@ -119,6 +124,22 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
                     println!("{}", row(nodes, churn, &report, args.broadcasts, &label));
                 }
             }
+            if churn > 0.0 && args.droppers > 0.0 {
+                let byzantine = SimConfig {
+                    droppers: args.droppers,
+                    ..config.clone()
+                };
+                let label = format!(" {:.0} % droppers", args.droppers * 100.0);
+                let mut with_droppers: Vec<Protocol> =
+                    args.betas.iter().map(|&b| Protocol::kadcast(b)).collect();
+                with_droppers.push(Protocol::Gossip {
+                    fanout: args.gossip_fanout,
+                });
+                for p in with_droppers {
+                    let report = run(&overlay, &byzantine, p);
+                    println!("{}", row(nodes, churn, &report, args.broadcasts, &label));
+                }
+            }
         }
     }
     println!();
@@ -127,7 +148,9 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
 }
 
 fn row(nodes: usize, churn: f64, r: &Report, broadcasts: usize, label: &str) -> String {
+    let byzantine = label.contains("droppers");
     let target = match r.protocol {
+        _ if byzantine => "outside §11 (byzantine)".to_string(),
         Protocol::Kadcast { beta, .. } => {
             let bound = beta as f64 + 1.0;
             let ok = r.mean_copies() <= bound && r.min_coverage() >= 1.0;

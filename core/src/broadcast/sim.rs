@@ -7,7 +7,8 @@
 //! each run until nothing is in flight. Before each broadcast a fresh `churn` fraction of
 //! the nodes goes offline: they stay in everyone's tables but drop everything they
 //! receive; with `liveness_hints` each node has learnt, with that probability per peer,
-//! which of its peers are offline (and that the others are online). Every link has a fixed base latency
+//! which of its peers are offline (and that the others are online); a `droppers` fraction
+//! of online nodes acknowledges every copy and forwards nothing. Every link has a fixed base latency
 //! drawn uniformly from `min_delay..=max_delay` ticks, and every message (copy or
 //! acknowledgement) adds uniform jitter up to `jitter`. One seed gives one exact run.
 //!
@@ -47,6 +48,10 @@ pub struct SimConfig {
     /// offline (as the network layer learns from closed connections and failed dials, and
     /// passes on with [`RoutingTable::set_responsive`]). 0: only acknowledgements tell.
     pub liveness_hints: f64,
+    /// Fraction of nodes that are online but byzantine in the quietest way: they
+    /// acknowledge every copy and forward nothing (redrawn per broadcast). They are left
+    /// out of the statistics, which describe the honest online nodes.
+    pub droppers: f64,
     /// Smallest base latency of a link, ticks.
     pub min_delay: u64,
     /// Largest base latency of a link, ticks.
@@ -70,6 +75,7 @@ impl Default for SimConfig {
             bucket_size: 20,
             churn: 0.0,
             liveness_hints: 0.0,
+            droppers: 0.0,
             min_delay: 10,
             max_delay: 100,
             jitter: 10,
@@ -207,7 +213,7 @@ fn common_prefix(a: &OverlayId, b: &OverlayId) -> usize {
 /// What one broadcast did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BroadcastStats {
-    /// Online nodes other than the originator.
+    /// Honest online nodes other than the originator.
     pub online: usize,
     /// Of these, how many received the broadcast.
     pub covered: usize,
@@ -390,12 +396,18 @@ impl Run<'_> {
         for &i in &order[..down] {
             offline[i] = true;
         }
+        let silent = ((n as f64) * self.config.droppers).round() as usize;
+        let silent = silent.min(n.saturating_sub(down + 1));
+        let mut dropper = vec![false; n];
+        for &i in &order[down..down + silent] {
+            dropper[i] = true;
+        }
         if self.config.liveness_hints > 0.0 {
             self.give_hints(&offline);
         }
-        let online: Vec<usize> = (0..n).filter(|&i| !offline[i]).collect();
-        let pick = self.rng.below(online.len() as u64) as usize;
-        let origin = online.get(pick).copied().unwrap_or(0);
+        let honest = &order[down + silent..];
+        let pick = self.rng.below(honest.len() as u64) as usize;
+        let origin = honest.get(pick).copied().unwrap_or(0);
         let mut body = self.config.seed.to_be_bytes().to_vec();
         body.extend_from_slice(&(number as u64).to_be_bytes());
         let payload = Payload::Opaque(body);
@@ -437,6 +449,17 @@ impl Run<'_> {
                     first_at[to] = Some(now);
                 }
             }
+            if dropper[to] {
+                // Acknowledges, so its sender sees nothing wrong, and forwards nothing.
+                if let (Kind::Copy(tree, _), Protocol::Kadcast { reliable: true, .. }) =
+                    (kind, self.protocol)
+                {
+                    acks += 1;
+                    let at = now + self.delay(to, from);
+                    self.push(at, from, to, Kind::Ack(tree));
+                }
+                continue;
+            }
             match self.protocol {
                 Protocol::Kadcast { .. } => {
                     let message = match kind {
@@ -460,7 +483,7 @@ impl Run<'_> {
             }
         }
 
-        let others = (0..n).filter(|&i| !offline[i] && i != origin);
+        let others = (0..n).filter(|&i| !offline[i] && !dropper[i] && i != origin);
         let online = others.clone().count();
         let covered = others.clone().filter(|&i| first_at[i].is_some()).count();
         let total: u64 = others.clone().map(|i| u64::from(copies[i])).sum();

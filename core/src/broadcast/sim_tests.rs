@@ -148,6 +148,22 @@ fn liveness_hints_spare_the_sends_to_offline_delegates() {
 }
 
 #[test]
+fn independent_trees_route_around_silent_droppers() {
+    // 5 % of the nodes acknowledge and forward nothing: timeouts cannot see them, only
+    // redundancy helps. One tree loses their subtrees; three trees almost never do.
+    let c = SimConfig {
+        droppers: 0.05,
+        ..config(1000, 0.0, 6)
+    };
+    let overlay = Overlay::new(&c);
+    let one = run(&overlay, &c, Protocol::kadcast(1));
+    let three = run(&overlay, &c, Protocol::kadcast(3));
+    assert!(one.mean_coverage() < 1.0, "{one:?}");
+    assert!(three.mean_coverage() > one.mean_coverage(), "{three:?}");
+    assert!(three.mean_copies() <= 3.0);
+}
+
+#[test]
 fn one_seed_gives_one_run() {
     let c = config(200, 0.2, 21);
     let overlay = Overlay::new(&c);
