@@ -70,7 +70,7 @@ pub fn run_bench(args: &BroadcastArgs, sizes: &[usize], seed: u64) -> Result<(),
     println!("target (DESIGN §11): copies per node ≤ β + 1, 100 % coverage at 20 % churn");
     println!();
     println!(
-        "| nodes | churn | protocol | copies/node mean | copies/node max | coverage min | full | ticks to full (mean) | msgs/broadcast | acks/broadcast | target |"
+        "| nodes | churn | protocol | copies/node mean | copies/node max | coverage mean (min) | full | ticks to full (mean) | msgs/broadcast | acks/broadcast | target |"
     );
     println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut protocols: Vec<Protocol> = Vec::new();
@@ -163,11 +163,12 @@ fn row(nodes: usize, churn: f64, r: &Report, broadcasts: usize, label: &str) -> 
         _ => "baseline".to_string(),
     };
     format!(
-        "| {nodes} | {:.0} % | {}{label} | {:.2} | {} | {:.2} % | {}/{broadcasts} | {} | {:.0} | {:.0} | {target} |",
+        "| {nodes} | {:.0} % | {}{label} | {:.2} | {} | {:.2} % ({:.2} %) | {}/{broadcasts} | {} | {:.0} | {:.0} | {target} |",
         churn * 100.0,
         r.protocol,
         r.mean_copies(),
         r.max_copies(),
+        r.mean_coverage() * 100.0,
         r.min_coverage() * 100.0,
         r.full(),
         r.mean_ticks_to_full()

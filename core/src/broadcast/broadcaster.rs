@@ -19,7 +19,7 @@ pub struct Config {
     pub beta: usize,
     /// Spend β as β independent β = 1 trees (each node gets one copy per tree: β copies),
     /// instead of β delegates per bucket at every hop, whose copies compound with depth
-    /// (measured: β = 3 gives 4.9 copies per node at 1,000 nodes and grows with the
+    /// (measured: β = 3 gives 5.3 copies per node at 1,000 nodes and grows with the
     /// overlay; see `docs/broadcast.md`).
     pub independent_trees: bool,
     /// Acknowledge every copy received, and replace a delegate whose acknowledgement has
