@@ -193,10 +193,11 @@ impl Broadcaster {
         let id = payload.id();
         let (trees, per_tree) = self.config.shape();
         let mut out = Vec::new();
+        if self.seen.contains(&id) {
+            return Err(BroadcastError::AlreadySeen(id));
+        }
         for tree in 0..trees as u8 {
-            if self.seen.insert(id, tree) == Sighting::Duplicate {
-                return Err(BroadcastError::AlreadySeen(id));
-            }
+            self.seen.insert(id, tree);
         }
         for bucket in 0..BUCKETS {
             let picks = self.pick(bucket, &[], trees * per_tree);

@@ -201,6 +201,18 @@ fn a_duplicate_is_acknowledged_but_neither_delivered_nor_forwarded() {
         origin.originate(payload(), 10),
         Err(BroadcastError::AlreadySeen(payload().id()))
     );
+    // A broadcast received on any one tree cannot be originated again either.
+    let mut relay = node(&peers, beta(3));
+    let copy = Message::Broadcast {
+        tree: 2,
+        height: 1,
+        payload: payload(),
+    };
+    assert!(relay.handle(peer(5, 1), copy, 0).0.is_some());
+    assert_eq!(
+        relay.originate(payload(), 1),
+        Err(BroadcastError::AlreadySeen(payload().id()))
+    );
 }
 
 #[test]
