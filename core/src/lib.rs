@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod broadcast;
 pub mod codec;
 pub mod crypto;
 pub mod devnet;

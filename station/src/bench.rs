@@ -85,6 +85,11 @@ pub struct BenchArgs {
     /// Skip the simulator half of --scaling.
     #[arg(long)]
     no_sim: bool,
+    /// Print the broadcast table instead: Kadcast against flood and gossip (with --sizes, --seed).
+    #[arg(long)]
+    broadcast: bool,
+    #[command(flatten)]
+    broadcast_args: crate::broadcast_bench::BroadcastArgs,
 }
 
 /// Runs the benchmark and prints what it measured.
@@ -102,6 +107,8 @@ pub fn run(args: BenchArgs) -> ExitCode {
     );
     let result = if let Err(e) = check(&args) {
         Err(e)
+    } else if args.broadcast {
+        crate::broadcast_bench::run_bench(&args.broadcast_args, &args.sizes, args.seed)
     } else if args.scaling {
         scaling(&args)
     } else {

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use zeropole_core::wallet::{Wallet, WalletError};
 
 mod bench;
+mod broadcast_bench;
 mod labnode;
 mod sim;
 
