@@ -7,16 +7,19 @@
 
 use std::time::Duration;
 
-use libp2p::{identity, multiaddr::Protocol, Multiaddr};
+use libp2p::{identity, Multiaddr};
 use zeropole_core::crypto::AccountId;
 use zeropole_core::devnet::Devnet;
 use zeropole_core::ledger::{apply_certified, next_receive, next_send, AccountState, DmappId};
-use zeropole_core::net::{NetConfig, NetError, NetHandle, Network, WitnessDuty};
-use zeropole_core::poc::{AttestRequest, Certificate, WitnessNode};
+use zeropole_core::net::{NetConfig, NetError, NetHandle, Network};
+use zeropole_core::poc::{AttestRequest, Certificate};
 use zeropole_core::store::SqliteWitnessStore;
 
 const STATIONS: usize = 4;
 const BOUND: Duration = Duration::from_secs(60);
+
+mod common;
+use common::{start_stations, wait_for};
 
 struct Lab {
     stations: Vec<Option<NetHandle>>,
@@ -25,73 +28,14 @@ struct Lab {
     _dirs: Vec<tempfile::TempDir>,
 }
 
-async fn wait_for<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn start_stations() -> Lab {
+async fn start_lab() -> Lab {
     let devnet = Devnet::generate(7, STATIONS, 2, None).expect("devnet");
-    let epoch = devnet.genesis.epoch0();
-    let states = devnet.genesis.genesis_states();
-    let mut stations = Vec::new();
-    let mut station_addrs: Vec<Multiaddr> = Vec::new();
-    let mut dirs = Vec::new();
-    for i in 0..STATIONS {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteWitnessStore::open(dir.path().join("witness.sqlite")).expect("store");
-        let witness = devnet.witness(i).expect("witness");
-        let keys = devnet.station_keys[i].clone();
-        let node = WitnessNode::start(witness, keys.clone(), epoch.clone(), store, &states)
-            .expect("witness node");
-        // Alternate transports so both are exercised: QUIC for even stations, TCP for odd.
-        let listen: Multiaddr = if i % 2 == 0 {
-            "/ip4/127.0.0.1/udp/0/quic-v1".parse().expect("addr")
-        } else {
-            "/ip4/127.0.0.1/tcp/0".parse().expect("addr")
-        };
-        let mut config = NetConfig::station(vec![listen], vec![]);
-        config.bootstrap = station_addrs.clone();
-        let key = identity::Keypair::generate_ed25519();
-        let peer = key.public().to_peer_id();
-        let handle = Network::start(config, key, epoch.clone(), Some(WitnessDuty { node, keys }))
-            .expect("station");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let addr = loop {
-            if let Some(a) = handle.status().await.expect("status").listen.first() {
-                break Some(a.clone());
-            }
-            assert!(tokio::time::Instant::now() < deadline, "no listen address");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        let addr = addr.expect("listen address").with(Protocol::P2p(peer));
-        station_addrs.push(addr);
-        stations.push(Some(handle));
-        dirs.push(dir);
-    }
-    for (i, s) in stations.iter().enumerate() {
-        let s = s.clone().expect("station");
-        wait_for(&format!("station {i} to know every witness"), || {
-            let s = s.clone();
-            async move { s.status().await.expect("status").known_witnesses == STATIONS }
-        })
-        .await;
-    }
+    let stations = start_stations(&devnet, |_| {}).await;
     Lab {
-        stations,
-        station_addrs,
+        stations: stations.handles,
+        station_addrs: stations.addrs,
         devnet,
-        _dirs: dirs,
+        _dirs: stations.dirs,
     }
 }
 
@@ -146,7 +90,7 @@ async fn loopback_devnet_certifies_receives_refuses_and_fails_over() {
 }
 
 async fn scenario() {
-    let mut lab = start_stations().await;
+    let mut lab = start_lab().await;
     let alice = phone(
         vec![lab.station_addrs[0].clone(), lab.station_addrs[1].clone()],
         &lab,

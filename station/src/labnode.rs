@@ -255,6 +255,9 @@ async fn report_events(handle: NetHandle) {
             Ok(NetEvent::ExternalAddressConfirmed(a)) => format!("EVENT external-confirmed {a}"),
             Ok(NetEvent::ExternalAddressExpired(a)) => format!("EVENT external-expired {a}"),
             Ok(NetEvent::NetworkChangeApplied) => "EVENT network-change-applied".into(),
+            Ok(NetEvent::BroadcastDelivered { id, kind }) => {
+                format!("EVENT broadcast kind={kind} id={}", hex::encode(&id.0[..8]))
+            }
             Ok(NetEvent::Reachable { after }) => {
                 format!("EVENT reachable ms={}", after.as_millis())
             }

@@ -114,6 +114,12 @@ pub struct NetConfig {
     pub reconnect_jitter: Duration,
     /// `network_changed()` calls closer together than this are handled once.
     pub network_change_debounce: Duration,
+    /// Routing-table broadcast (stations and witnesses, the overlay): redundancy β and
+    /// the acknowledgement timeout.
+    pub broadcast: crate::broadcast::Config,
+    /// Also broadcast every certificate this node collects to the whole overlay (so every
+    /// station can serve it); off, certificates go to the two committees only.
+    pub broadcast_certificates: bool,
     /// Timers.
     pub timers: Timers,
 }
@@ -133,6 +139,8 @@ impl NetConfig {
             reserve_relays: false,
             reconnect_jitter: Duration::from_secs(5),
             network_change_debounce: Duration::from_millis(300),
+            broadcast: crate::broadcast::Config::default(),
+            broadcast_certificates: false,
             timers: Timers::station(),
         }
     }
@@ -148,6 +156,8 @@ impl NetConfig {
             reserve_relays: false,
             reconnect_jitter: Duration::from_secs(30),
             network_change_debounce: Duration::from_millis(300),
+            broadcast: crate::broadcast::Config::default(),
+            broadcast_certificates: false,
             timers: Timers::phone_active(),
         }
     }

@@ -97,6 +97,12 @@ pub struct NetMetrics {
     pub certified: u64,
     /// Blocks whose collection was refused or timed out (stations).
     pub refused: u64,
+    /// Broadcast copies received (duplicates included; acknowledgements excluded).
+    pub broadcast_copies_in: u64,
+    /// Broadcasts delivered (first copies).
+    pub broadcast_delivered: u64,
+    /// Broadcast messages sent (copies and acknowledgements).
+    pub broadcast_messages_out: u64,
 }
 
 /// What the network layer reports as it happens (subscribe with [`NetHandle::events`]).
@@ -150,6 +156,14 @@ pub enum NetEvent {
     /// A network change was applied: connections closed, stale addresses dropped, home
     /// stations redialled.
     NetworkChangeApplied,
+    /// A routing-table broadcast arrived here for the first time (and was applied: a
+    /// certificate to the witness and archive; proofs and revocations are reported).
+    BroadcastDelivered {
+        /// The broadcast's id.
+        id: crate::broadcast::MessageId,
+        /// `certificate`, `equivocation`, `revocation` or `opaque`.
+        kind: &'static str,
+    },
     /// After a network change: a home station is connected again (and, with
     /// `reserve_relays`, a reservation is held), `after` the `network_changed()` call.
     Reachable {
@@ -160,6 +174,10 @@ pub enum NetEvent {
 
 enum Command {
     NetworkChanged,
+    Broadcast {
+        payload: crate::broadcast::Payload,
+        reply: oneshot::Sender<Result<crate::broadcast::MessageId, NetError>>,
+    },
     Dial {
         address: Multiaddr,
         reply: oneshot::Sender<Result<(), NetError>>,
@@ -244,6 +262,16 @@ impl NetHandle {
             .send(Command::NetworkChanged)
             .await
             .map_err(|_| NetError::Stopped)
+    }
+
+    /// Broadcasts `payload` to the overlay (stations and witnesses) with the
+    /// routing-table broadcast; returns its id. Phones are not overlay members.
+    pub async fn broadcast(
+        &self,
+        payload: crate::broadcast::Payload,
+    ) -> Result<crate::broadcast::MessageId, NetError> {
+        self.ask(|reply| Command::Broadcast { payload, reply })
+            .await?
     }
 
     /// Dials `address` (e.g. `/p2p/<station>/p2p-circuit/p2p/<phone>` for a phone-to-phone
@@ -459,6 +487,13 @@ struct Service<S: WitnessStore> {
     redial_at: HashMap<PeerId, Instant>,
     change_due: Option<Instant>,
     change_started: Option<Instant>,
+    broadcaster: Option<crate::broadcast::Broadcaster>,
+    overlay_peers: HashMap<crate::broadcast::OverlayId, PeerId>,
+    started: Instant,
+}
+
+fn overlay_id(peer: &PeerId) -> crate::broadcast::OverlayId {
+    crate::broadcast::OverlayId::from_peer_id_bytes(&peer.to_bytes())
 }
 
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
@@ -508,6 +543,16 @@ impl<S: WitnessStore> Service<S> {
                 log::warn!("dial {addr}: {e}");
             }
         }
+        // Stations and witnesses form the broadcast overlay.
+        let broadcaster = (config.station.is_some() || duty.is_some()).then(|| {
+            use rand_core::RngCore;
+            let table = crate::broadcast::RoutingTable::new(overlay_id(swarm.local_peer_id()), 20);
+            crate::broadcast::Broadcaster::new(
+                table,
+                config.broadcast.clone(),
+                rand_core::OsRng.next_u64(),
+            )
+        });
         let record_seq = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
@@ -536,6 +581,9 @@ impl<S: WitnessStore> Service<S> {
             redial_at: HashMap::new(),
             change_due: None,
             change_started: None,
+            broadcaster,
+            overlay_peers: HashMap::new(),
+            started: Instant::now(),
         })
     }
 
@@ -576,6 +624,27 @@ impl<S: WitnessStore> Service<S> {
                 let now = Instant::now();
                 self.change_started.get_or_insert(now);
                 self.change_due = Some(now + self.config.network_change_debounce);
+            }
+            Command::Broadcast { payload, reply } => {
+                let id = payload.id();
+                let now = self.now_ms();
+                let result = match self.broadcaster.as_mut() {
+                    None => Err(NetError::Peer(
+                        "not a member of the broadcast overlay".into(),
+                    )),
+                    Some(b) => b
+                        .originate(payload, now)
+                        .map_err(|e| NetError::Peer(e.to_string())),
+                };
+                match result {
+                    Ok(out) => {
+                        self.send_broadcast(out);
+                        let _ = reply.send(Ok(id));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
             }
             Command::Dial { address, reply } => {
                 let result = self
@@ -787,6 +856,9 @@ impl<S: WitnessStore> Service<S> {
                     if let Some(c) = self.collections.remove(&id) {
                         self.metrics.certified += 1;
                         self.distribute(&cert);
+                        if self.config.broadcast_certificates {
+                            self.originate(crate::broadcast::Payload::Certificate(cert.clone()));
+                        }
                         match c.origin {
                             Origin::Local(reply) => {
                                 let _ = reply.send(Ok(*cert));
@@ -801,6 +873,10 @@ impl<S: WitnessStore> Service<S> {
                 CollectorStep::Failed(failure) => {
                     if let Some(c) = self.collections.remove(&id) {
                         self.metrics.refused += 1;
+                        if let crate::poc::CollectFailure::Conflict(proof) = &failure {
+                            // Everyone must learn that this account is frozen.
+                            self.originate(crate::broadcast::Payload::Equivocation(proof.clone()));
+                        }
                         let reason = failure.to_string();
                         match c.origin {
                             Origin::Local(reply) => {
@@ -1022,6 +1098,11 @@ impl<S: WitnessStore> Service<S> {
                 }
             }
             self.witness_of.insert(record.peer_id, record.witness);
+            if let Some(b) = self.broadcaster.as_mut() {
+                let ov = overlay_id(&record.peer_id);
+                b.table_mut().insert(ov);
+                self.overlay_peers.insert(ov, record.peer_id);
+            }
             self.records.insert(record.witness, record);
         }
     }
@@ -1107,6 +1188,10 @@ impl<S: WitnessStore> Service<S> {
                 } else {
                     self.start_gather(GatherKind::Head, account, GatherOrigin::Remote(channel));
                 }
+            }
+            Request::Broadcast(bytes) => {
+                let response = self.on_broadcast(peer, &bytes);
+                self.respond(channel, response);
             }
             Request::Records(records) => {
                 self.learn_records(records);
@@ -1246,6 +1331,11 @@ impl<S: WitnessStore> Service<S> {
     // ---- timers ---------------------------------------------------------------------------
 
     fn on_tick(&mut self) {
+        let now_ms = self.now_ms();
+        if let Some(b) = self.broadcaster.as_mut() {
+            let out = b.tick(now_ms);
+            self.send_broadcast(out);
+        }
         let now = Instant::now();
         if self.change_due.is_some_and(|due| now >= due) {
             self.apply_network_change();
@@ -1303,6 +1393,68 @@ impl<S: WitnessStore> Service<S> {
         for id in expired {
             self.finish_gather(id);
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn send_broadcast(&mut self, out: Vec<crate::broadcast::Outgoing>) {
+        for o in out {
+            let Some(peer) = self.overlay_peers.get(&o.to).copied() else {
+                continue;
+            };
+            self.metrics.broadcast_messages_out += 1;
+            let rid = self.send(&peer, Request::Broadcast(o.message.encode()));
+            self.outbound.insert(rid, Pending::Push);
+        }
+    }
+
+    /// Originates a broadcast of `payload` if this node is an overlay member.
+    fn originate(&mut self, payload: crate::broadcast::Payload) {
+        let now = self.now_ms();
+        let Some(b) = self.broadcaster.as_mut() else {
+            return;
+        };
+        match b.originate(payload, now) {
+            Ok(out) => self.send_broadcast(out),
+            Err(e) => log::debug!("not broadcast: {e}"),
+        }
+    }
+
+    fn on_broadcast(&mut self, peer: PeerId, bytes: &[u8]) -> Response {
+        let now = self.now_ms();
+        let Some(b) = self.broadcaster.as_mut() else {
+            return Response::Error("not a member of the broadcast overlay".into());
+        };
+        let message = match crate::broadcast::Message::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => return Response::Error(format!("bad broadcast message: {e}")),
+        };
+        if matches!(message, crate::broadcast::Message::Broadcast { .. }) {
+            self.metrics.broadcast_copies_in += 1;
+        }
+        let (delivered, out) = b.handle(overlay_id(&peer), message, now);
+        self.send_broadcast(out);
+        if let Some(d) = delivered {
+            self.metrics.broadcast_delivered += 1;
+            let kind = match &d.payload {
+                crate::broadcast::Payload::Certificate(cert) => {
+                    if cert.verify(&self.epoch).is_ok() {
+                        self.archive.note(cert);
+                        if let Some(duty) = self.duty.as_mut() {
+                            duty.node.handle_certificate(cert);
+                        }
+                    }
+                    "certificate"
+                }
+                crate::broadcast::Payload::Equivocation(_) => "equivocation",
+                crate::broadcast::Payload::Revocation(_) => "revocation",
+                crate::broadcast::Payload::Opaque(_) => "opaque",
+            };
+            self.emit(NetEvent::BroadcastDelivered { id: d.id, kind });
+        }
+        Response::Ack
     }
 
     fn emit(&self, event: NetEvent) {
@@ -1464,6 +1616,9 @@ impl<S: WitnessStore> Service<S> {
                     relayed,
                 });
                 self.send_records(peer_id);
+                if let Some(b) = self.broadcaster.as_mut() {
+                    b.table_mut().set_responsive(&overlay_id(&peer_id), true);
+                }
                 if self.home.contains(&peer_id) {
                     self.redial_at.remove(&peer_id);
                     self.reserve_on(peer_id);
@@ -1477,6 +1632,9 @@ impl<S: WitnessStore> Service<S> {
             } => {
                 if num_established == 0 {
                     self.records_sent.remove(&peer_id);
+                    if let Some(b) = self.broadcaster.as_mut() {
+                        b.table_mut().set_responsive(&overlay_id(&peer_id), false);
+                    }
                     self.emit(NetEvent::Disconnected { peer: peer_id });
                     if self.home.contains(&peer_id) && self.change_due.is_none() {
                         let at = Instant::now() + self.jitter();

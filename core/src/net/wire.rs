@@ -52,6 +52,9 @@ pub enum Request {
     Head(AccountId),
     /// Station ↔ station: these are the peer records I know; send me yours.
     Records(Vec<PeerRecord>),
+    /// Overlay member → overlay member: one routing-table broadcast message (a copy or an
+    /// acknowledgement, [`crate::broadcast::Message`] encoded), answered with `Ack`.
+    Broadcast(Vec<u8>),
 }
 
 /// The answer to a [`Request`].
@@ -284,6 +287,9 @@ impl Request {
                 w.u8(6);
                 put_records(&mut w, records);
             }
+            Request::Broadcast(bytes) => {
+                w.u8(7).bytes(bytes);
+            }
         }
         w.finish()
     }
@@ -302,6 +308,10 @@ impl Request {
             4 => Request::Inbox(AccountId(r.array("account")?)),
             5 => Request::Head(AccountId(r.array("account")?)),
             6 => Request::Records(get_records(&mut r)?),
+            7 => Request::Broadcast(
+                r.bytes("broadcast", crate::broadcast::wire::MAX_MESSAGE_LEN)?
+                    .to_vec(),
+            ),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "request",

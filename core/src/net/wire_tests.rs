@@ -80,6 +80,7 @@ fn all_messages() -> (Vec<Request>, Vec<Response>) {
         Request::Inbox(account),
         Request::Head(account),
         Request::Records(vec![record.clone()]),
+        Request::Broadcast(vec![1, 2, 3]),
     ];
     let responses = vec![
         Response::Certified(Box::new(cert.clone())),
@@ -170,7 +171,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_messages_never_panic(index in any::<prop::sample::Index>(), byte in any::<u8>(), which in 0usize..19) {
+    fn mutated_messages_never_panic(index in any::<prop::sample::Index>(), byte in any::<u8>(), which in 0usize..20) {
         static MESSAGES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
         let messages = MESSAGES.get_or_init(|| {
             let (requests, responses) = all_messages();
