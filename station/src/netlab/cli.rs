@@ -21,6 +21,10 @@ enum NetlabCommand {
     /// Build a lab (public hosts, easy and hard NAT routers), probe it and print what each
     /// NAT kind does (needs root, `ip` and `nft`).
     Check,
+    /// Start real nodes (4 stations, phones behind easy and hard NATs) and measure the
+    /// time to a relayed connection, hole-punch success per NAT pair and the recovery
+    /// time after an address switch (needs root; a few minutes).
+    Measure(super::measure::MeasureArgs),
     /// A probe program, run by the lab inside a namespace.
     #[command(subcommand, hide = true)]
     Probe(ProbeCommand),
@@ -78,6 +82,7 @@ pub fn run(args: NetlabArgs) -> ExitCode {
     let ms = Duration::from_millis;
     let result = match args.command {
         NetlabCommand::Check => return super::check::run(),
+        NetlabCommand::Measure(a) => return super::measure::run(a),
         NetlabCommand::Probe(p) => match p {
             ProbeCommand::UdpServer { port, lifetime_ms } => {
                 programs::udp_server(port, ms(lifetime_ms))

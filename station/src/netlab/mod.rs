@@ -26,8 +26,10 @@ mod check;
 pub mod cli;
 mod error;
 mod lab;
+mod measure;
 mod names;
 mod nat;
+pub mod nodes;
 mod probe;
 mod sys;
 
