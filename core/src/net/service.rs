@@ -487,6 +487,7 @@ struct Service<S: WitnessStore> {
     redial_at: HashMap<PeerId, Instant>,
     change_due: Option<Instant>,
     change_started: Option<Instant>,
+    connections: HashMap<PeerId, Vec<libp2p::swarm::ConnectionId>>,
     broadcaster: Option<crate::broadcast::Broadcaster>,
     overlay_peers: HashMap<crate::broadcast::OverlayId, PeerId>,
     started: Instant,
@@ -539,8 +540,15 @@ impl<S: WitnessStore> Service<S> {
                 home.push(peer);
             }
             home_addrs.entry(peer).or_default().push(addr.clone());
-            if let Err(e) = swarm.dial(addr.clone()) {
-                log::warn!("dial {addr}: {e}");
+        }
+        // One dial per station over all its addresses: the first transport to connect
+        // wins (two parallel connections would make the station drop one).
+        for peer in &home {
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(*peer)
+                .addresses(home_addrs.get(peer).cloned().unwrap_or_default())
+                .build();
+            if let Err(e) = swarm.dial(opts) {
+                log::warn!("dial {peer}: {e}");
             }
         }
         // Stations and witnesses form the broadcast overlay.
@@ -581,6 +589,7 @@ impl<S: WitnessStore> Service<S> {
             redial_at: HashMap::new(),
             change_due: None,
             change_started: None,
+            connections: HashMap::new(),
             broadcaster,
             overlay_peers: HashMap::new(),
             started: Instant::now(),
@@ -1604,12 +1613,29 @@ impl<S: WitnessStore> Service<S> {
                 self.refresh_own_record();
             }
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
             } => {
+                let conns = self.connections.entry(peer_id).or_default();
+                if self.config.station.is_some()
+                    && endpoint.is_listener()
+                    && !self.witness_of.contains_key(&peer_id)
+                {
+                    // A phone that dials again (new network, app restarted) leaves dead
+                    // connections behind until their pings fail; the newest one wins, so
+                    // they never fill the per-peer limit or hold its reservation.
+                    for old in conns.drain(..) {
+                        self.swarm.close_connection(old);
+                    }
+                }
+                let conns = self.connections.entry(peer_id).or_default();
+                conns.push(connection_id);
                 log::debug!("connected to {peer_id}");
                 self.metrics.connections_opened += 1;
                 let address = endpoint.get_remote_address().clone();
-                let relayed = address.iter().any(|p| p == Protocol::P2pCircuit);
+                let relayed = endpoint.is_relayed();
                 self.emit(NetEvent::Connected {
                     peer: peer_id,
                     address,
@@ -1628,8 +1654,15 @@ impl<S: WitnessStore> Service<S> {
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 num_established,
+                connection_id,
                 ..
             } => {
+                if let Some(conns) = self.connections.get_mut(&peer_id) {
+                    conns.retain(|c| *c != connection_id);
+                    if conns.is_empty() {
+                        self.connections.remove(&peer_id);
+                    }
+                }
                 if num_established == 0 {
                     self.records_sent.remove(&peer_id);
                     if let Some(b) = self.broadcaster.as_mut() {

@@ -7,7 +7,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use super::nodes::{field, genesis_path, start_phone, start_stations, Devlab, LabNode};
+use super::nodes::{
+    expect_either, field, genesis_path, start_phone, start_stations, Devlab, LabNode,
+};
 use super::{Host, Lab, LabError, NatKind};
 
 /// Options of `zeropole netlab measure`.
@@ -68,7 +70,9 @@ fn pair(
     a.ask(&format!("dial {circuit}"), "DIALING")?;
     a.expect(&format!("EVENT connected peer={}", devlab.peer("phone", 1)))?;
     let relayed_ms = started.elapsed().as_millis() as u64;
-    let outcome = b.expect_any_within(
+    let outcome = expect_either(
+        &mut a,
+        &mut b,
         &["EVENT hole-punched", "EVENT hole-punch-failed"],
         Duration::from_secs(120),
     )?;

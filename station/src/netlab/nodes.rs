@@ -221,6 +221,33 @@ impl LabNode {
     }
 }
 
+/// The first line starting with one of `prefixes` from either node (DCUtR reports on
+/// one side or both), within `bound`.
+pub fn expect_either(
+    a: &mut LabNode,
+    b: &mut LabNode,
+    prefixes: &[&str],
+    bound: Duration,
+) -> Result<String, LabError> {
+    let deadline = Instant::now() + bound;
+    loop {
+        for node in [&mut *a, &mut *b] {
+            if let Ok(line) = node.expect_any_within(prefixes, Duration::from_millis(100)) {
+                return Ok(line);
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(LabError::Timeout {
+                what: format!(
+                    "{} or {}: a line starting with {prefixes:?}",
+                    a.name, b.name
+                ),
+                after: bound,
+            });
+        }
+    }
+}
+
 /// Starts every station on its own public host, each knowing the ones before it, and
 /// waits until every station holds every witness's peer record.
 pub fn start_stations(
