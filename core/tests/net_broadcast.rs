@@ -95,3 +95,27 @@ async fn scenario() {
         "{copies:?}"
     );
 }
+
+/// The baseline on the same loopback overlay: flooding (every node forwards every new
+/// broadcast to every peer once) also covers everyone, at the cost of a copy from
+/// (almost) every other station.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_baseline_on_the_same_loopback_overlay() {
+    tokio::time::timeout(Duration::from_secs(90), async {
+        let devnet = Devnet::generate(22, STATIONS, 2, Some(4)).expect("devnet");
+        let stations = start_stations(&devnet, |c| {
+            c.broadcast.flood = true;
+            c.broadcast.reliable = false;
+        })
+        .await;
+        let all: Vec<NetHandle> = stations.handles.iter().flatten().cloned().collect();
+        let others = &all[1..];
+        let before = delivered(others).await;
+        let (copies, elapsed) = broadcast_and_wait(&all[0], others, b"flood", &before).await;
+        eprintln!("loopback flood, {STATIONS} stations: copies per node {copies:?}, full coverage in {elapsed:?}");
+        let mean = copies.iter().sum::<u64>() as f64 / copies.len() as f64;
+        assert!(mean > (BETA + 1) as f64, "flooding costs more than Kadcast: {copies:?}");
+    })
+    .await
+    .expect("bounded");
+}

@@ -36,6 +36,9 @@ pub struct Config {
     /// Delegates awaiting an acknowledgement, over all broadcasts. Beyond it new delegates
     /// are sent to without a retry timer, which bounds memory under a burst.
     pub max_pending: usize,
+    /// Baseline for measurements, not for production: ignore the tree and send every new
+    /// broadcast to every peer of the table (each node forwards once; no acknowledgements).
+    pub flood: bool,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             max_retries: 8,
             seen_capacity: DEFAULT_SEEN_CAPACITY,
             max_pending: 16_384,
+            flood: false,
         }
     }
 }
@@ -199,6 +203,9 @@ impl Broadcaster {
         for tree in 0..trees as u8 {
             self.seen.insert(id, tree);
         }
+        if self.config.flood {
+            return Ok(self.flood_to_all(&payload, None));
+        }
         for bucket in 0..BUCKETS {
             let picks = self.pick(bucket, &[], trees * per_tree);
             if picks.is_empty() {
@@ -239,6 +246,13 @@ impl Broadcaster {
                 payload,
             } => {
                 let id = payload.id();
+                if self.config.flood {
+                    if self.seen.insert(id, 0) == Sighting::Duplicate {
+                        return (None, Vec::new());
+                    }
+                    let out = self.flood_to_all(&payload, Some(from));
+                    return (Some(Delivered { id, from, payload }), out);
+                }
                 let mut out = Vec::new();
                 if self.config.reliable {
                     // Duplicates are acknowledged too, or their sender would retry.
@@ -388,6 +402,23 @@ impl Broadcaster {
             self.payloads.entry(id).or_insert_with(|| payload.clone());
         }
     }
+    /// The flood baseline: one copy to every peer but `except`.
+    fn flood_to_all(&self, payload: &Payload, except: Option<OverlayId>) -> Vec<Outgoing> {
+        self.table
+            .peers()
+            .map(|e| e.id)
+            .filter(|p| Some(*p) != except)
+            .map(|to| Outgoing {
+                to,
+                message: Message::Broadcast {
+                    tree: 0,
+                    height: 0,
+                    payload: payload.clone(),
+                },
+            })
+            .collect()
+    }
+
     /// Up to `n` distinct peers of `bucket` not in `exclude`, drawn uniformly among the
     /// responsive ones first, then among the flagged ones.
     fn pick(&mut self, bucket: usize, exclude: &[OverlayId], n: usize) -> Vec<OverlayId> {
