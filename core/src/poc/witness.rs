@@ -735,3 +735,7 @@ mod handover;
 #[cfg(test)]
 #[path = "witness_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "epoch_tests.rs"]
+mod epoch_tests;
