@@ -295,7 +295,8 @@ impl<S: WitnessStore> WitnessNode<S> {
         let state = EpochState::load(next, &self.store)?;
         self.epochs.insert(n, state);
         self.current = n;
-        self.epochs.retain(|e, _| e.saturating_add(k) >= n);
+        // The epoch before stays whatever K says: handovers about it are needed now.
+        self.epochs.retain(|e, _| e.saturating_add(k.max(1)) >= n);
         Ok(())
     }
 
