@@ -544,3 +544,24 @@ fn handovers_round_trip_and_garbage_never_panics() {
         let _ = Handover::decode(&noise);
     }
 }
+
+#[test]
+fn a_new_member_does_not_answer_free_to_a_lock_query_before_the_takeover() {
+    let mut w = world();
+    let block = w.send(0, 10);
+    w.attested(A, &block);
+    w.advance();
+    let account = w.account();
+    assert_eq!(
+        w.nodes[E].handle_lock_query(&account, 1),
+        crate::poc::LockReply::NotTakenOver
+    );
+    let (ha, hb, hc) = (w.handover(A), w.handover(B), w.handover(C));
+    for h in [&ha, &hb, &hc] {
+        w.nodes[E].handle_handover(h);
+    }
+    assert_eq!(
+        w.nodes[E].handle_lock_query(&account, 1),
+        crate::poc::LockReply::Locked(Box::new(block))
+    );
+}

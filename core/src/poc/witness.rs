@@ -357,6 +357,11 @@ impl<S: WitnessStore> WitnessNode<S> {
         if !self.cur().serves(&self.me, account) {
             return super::LockReply::NotInCommittee;
         }
+        // "Free" from a member that has not taken the account over would hide a lock of
+        // the epoch before.
+        if !self.cur().established(account) {
+            return super::LockReply::NotTakenOver;
+        }
         match self.store.lock(self.current, account, height) {
             Ok(Some(block)) => super::LockReply::Locked(Box::new(block)),
             Ok(None) => super::LockReply::Free,
