@@ -13,6 +13,9 @@ use crate::crypto::{AccountId, Hash};
 use crate::ledger::Op;
 use crate::poc::{Attestation, Certificate, WitnessId};
 
+/// The witnesses that attested one block, per epoch.
+type AttestersByEpoch = BTreeMap<u64, BTreeSet<WitnessId>>;
+
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation(pub String);
@@ -24,7 +27,7 @@ pub struct Checker {
     supply: u128,
     genesis: BTreeMap<AccountId, u64>,
     /// Per (account, height): per block hash, per epoch, the attesters.
-    attesters: BTreeMap<(AccountId, u64), BTreeMap<Hash, BTreeMap<u64, BTreeSet<WitnessId>>>>,
+    attesters: BTreeMap<(AccountId, u64), BTreeMap<Hash, AttestersByEpoch>>,
     certified: BTreeMap<(AccountId, u64), Certificate>,
     claimed: BTreeMap<(AccountId, u64), AccountId>,
     /// Per account: height and balance of its highest certified block.

@@ -414,9 +414,7 @@ impl Owner {
         let flight = self.in_flight.as_mut()?;
         match reply {
             AttestReply::Attested(a) => {
-                let Some(epoch) = epochs.get(a.statement.epoch as usize) else {
-                    return None;
-                };
+                let epoch = epochs.get(a.statement.epoch as usize)?;
                 let statement = Statement::for_block(epoch.number(), &flight.block);
                 let valid = a.statement == statement
                     && epoch.witness(&a.witness).is_some_and(|w| a.verify(w));
