@@ -565,3 +565,60 @@ fn a_new_member_does_not_answer_free_to_a_lock_query_before_the_takeover() {
         crate::poc::LockReply::Locked(Box::new(block))
     );
 }
+
+#[test]
+fn an_account_unused_for_an_epoch_is_handed_over_step_by_step() {
+    let mut w = world();
+    let block = w.send(0, 10);
+    w.attested(A, &block);
+    w.attested(B, &block);
+    w.advance();
+    // Epoch 2 (same members as epoch 1): nobody took the account over in epoch 1.
+    let e2 = Epoch::new(rules(2), [3; 32], 4, w.e1.witnesses().cloned().collect());
+    for n in [C, D, E, F] {
+        w.nodes[n].advance_epoch(e2.clone()).expect("advance");
+    }
+    let account = w.account();
+    assert_eq!(
+        w.attest(E, &block),
+        AttestReply::NeedHandover { account, epoch: 1 }
+    );
+    assert_eq!(
+        w.nodes[F].handle_handover_request(&account, 1),
+        Err(HandoverError::NotTakenOver(1))
+    );
+    // The reports of epoch 0 let the epoch-1 members take their (closed) records over …
+    let (ha, hb, hc) = (w.handover(A), w.handover(B), w.handover(C));
+    w.nodes[F].handle_handover(&ha);
+    w.nodes[F].handle_handover(&hb);
+    assert_eq!(
+        w.nodes[F].handle_handover(&hc),
+        HandoverOutcome::TookOver { epoch: 1 }
+    );
+    // C and D, members of epochs 0 and 1, count their own reports.
+    for n in [C, D] {
+        w.nodes[n].handle_handover(&ha);
+        assert_eq!(
+            w.nodes[n].handle_handover(&hb),
+            HandoverOutcome::TookOver { epoch: 1 }
+        );
+    }
+    // … so they can report on epoch 1, carrying epoch 0's lock forward.
+    let reports: Vec<Handover> = [C, D, F]
+        .iter()
+        .map(|n| {
+            w.nodes[*n]
+                .handle_handover_request(&account, 1)
+                .expect("report on epoch 1")
+        })
+        .collect();
+    assert!(reports.iter().all(|h| h.lock.as_ref() == Some(&block)));
+    for h in &reports {
+        w.nodes[E].handle_handover(h);
+    }
+    assert!(w.nodes[E].has_taken_over(&account));
+    assert_eq!(w.attested(E, &block).statement.epoch, 2);
+    // The twin is an equivocation for the member that carried the lock.
+    let twin = w.send(2, 11);
+    assert!(matches!(w.attest(E, &twin), AttestReply::Equivocation(_)));
+}

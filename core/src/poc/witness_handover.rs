@@ -257,7 +257,14 @@ impl<S: WitnessStore> WitnessNode<S> {
                 };
                 self.freeze(target, &proof)
             }
-            None => self.store.put_lock(target, lock),
+            None => {
+                self.store.put_lock(target, lock)?;
+                // A report already signed about `target` no longer tells the whole story.
+                if let Some(st) = self.epochs.get_mut(&target) {
+                    st.reports.remove(&account);
+                }
+                Ok(())
+            }
         }
     }
 
