@@ -622,3 +622,39 @@ fn an_account_unused_for_an_epoch_is_handed_over_step_by_step() {
     let twin = w.send(2, 11);
     assert!(matches!(w.attest(E, &twin), AttestReply::Equivocation(_)));
 }
+
+#[test]
+fn honest_members_holding_different_certificates_of_one_block_still_agree() {
+    let mut w = world();
+    let block = w.send(0, 10);
+    let atts: Vec<Attestation> = [A, B, C, D]
+        .iter()
+        .map(|n| w.attested(*n, &block))
+        .collect();
+    let first = Certificate::assemble(block.clone(), &w.e0, &atts[..3]);
+    let second = Certificate::assemble(block.clone(), &w.e0, &atts[1..]);
+    assert_ne!(first, second);
+    assert!(matches!(
+        w.nodes[A].handle_certificate(&first),
+        CertificateOutcome::Applied(_)
+    ));
+    assert!(matches!(
+        w.nodes[C].handle_certificate(&second),
+        CertificateOutcome::Applied(_)
+    ));
+    w.advance();
+    // B never heard of either certificate; A and C vouch for the same state.
+    let reports: Vec<Handover> = [A, B, C].iter().map(|n| w.handover(*n)).collect();
+    w.nodes[E].handle_handover(&reports[0]);
+    w.nodes[E].handle_handover(&reports[1]);
+    assert_eq!(
+        w.nodes[E].handle_handover(&reports[2]),
+        HandoverOutcome::TookOver { epoch: 1 }
+    );
+    assert_eq!(
+        w.nodes[E]
+            .account(&w.account())
+            .map(|r| r.state.head_height),
+        Some(1)
+    );
+}

@@ -218,10 +218,23 @@ impl Handover {
         Ok(())
     }
 
-    /// A digest of the reported record (state and head), to count identical reports.
+    /// A digest of the reported record — the state and the hash of the head block, not the
+    /// head certificate's bytes (two honest members may hold different certificates of one
+    /// block) — to count identical reports.
     pub fn record_digest(&self) -> Hash {
         let mut w = Writer::new();
-        write_record(&mut w, self.record.as_ref());
+        match &self.record {
+            None => {
+                w.u8(0);
+            }
+            Some(r) => {
+                w.u8(1).bytes(&r.state.encode());
+                match &r.head {
+                    None => w.u8(0),
+                    Some(c) => w.u8(1).fixed(&c.block_hash().0),
+                };
+            }
+        }
         Hash(*blake3::hash(&w.finish()).as_bytes())
     }
 

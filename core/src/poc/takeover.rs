@@ -4,7 +4,7 @@
 //! Rules (the reports given here are already verified by [`super::Handover::verify`]):
 //! - Nothing is decided before reports from `q` distinct epoch-`e` members are in.
 //! - `H_max` is the highest head certificate that verified against its epoch.
-//! - The adopted record (state and head) must be reported *identically* by at least
+//! - The adopted record (state and head block) must be reported *identically* by at least
 //!   `f + 1` members — so at least one honest member vouches for the whole state, receive
 //!   cursors included, not just for the head block — and must reach `H_max`. A record
 //!   whose certificate is older than `K` epochs cannot be checked here; `f + 1` identical
@@ -87,12 +87,17 @@ impl Takeover {
             .map(|r| rank(r.handover.record.as_ref()))
             .max()
             .unwrap_or(-1);
+        // Per identical record: its voters, and a report to take it from (one whose head
+        // certificate verified, if any did).
         let mut votes: BTreeMap<Hash, (usize, &Handover)> = BTreeMap::new();
         for r in self.reports.values() {
             let entry = votes
                 .entry(r.handover.record_digest())
                 .or_insert((0, &r.handover));
             entry.0 += 1;
+            if r.head_verified {
+                entry.1 = &r.handover;
+            }
         }
         let chosen = votes
             .values()
