@@ -40,6 +40,13 @@ pub struct SimArgs {
     /// Message loss probability during the chaos phase.
     #[arg(long, default_value_t = 0.05)]
     loss: f64,
+    /// Epoch changes during the chaos phase (each hands every used account over to a new
+    /// committee); 0 keeps the witness set of epoch 0 throughout.
+    #[arg(long, default_value_t = 1)]
+    epochs: u32,
+    /// Witnesses that leave, and new ones that join, at each epoch change.
+    #[arg(long, default_value_t = 3)]
+    churn: usize,
 }
 
 /// Runs the seeds and reports.
@@ -52,13 +59,16 @@ pub fn run(args: SimArgs) -> ExitCode {
         equivocators: args.equivocators,
         transfers_per_owner: args.transfers,
         loss: args.loss,
+        epochs: args.epochs,
+        churn: args.churn,
         ..SimConfig::small()
     };
     let p = args.byzantine as f64 / args.nodes.max(1) as f64;
     println!(
-        "SEED={} seeds={} nodes={} wallets={} n={} byzantine={} (p={p:.3}, security at this n: {:.1} bits) equivocators={} transfers={} loss={}",
+        "SEED={} seeds={} nodes={} wallets={} n={} byzantine={} (p={p:.3}, security at this n: {:.1} bits) equivocators={} transfers={} loss={} epochs={} churn={}",
         args.seed, args.seeds, args.nodes, args.wallets, args.committee, args.byzantine,
-        security_bits(args.committee, p), args.equivocators, args.transfers, args.loss
+        security_bits(args.committee, p), args.equivocators, args.transfers, args.loss,
+        args.epochs, args.churn
     );
     let started = Instant::now();
     let (mut passed, mut safety, mut liveness) = (0u64, 0u64, 0u64);

@@ -23,6 +23,8 @@ pub enum Domain {
     DmappRevocation,
     /// Equivocation proofs.
     Equivocation,
+    /// Handover objects: an epoch-`e` committee member's signed report about one account.
+    Handover,
 }
 
 impl Domain {
@@ -37,6 +39,7 @@ impl Domain {
             Domain::DmappManifest => "zeropole/dmapp-manifest/v1",
             Domain::DmappRevocation => "zeropole/dmapp-revocation/v1",
             Domain::Equivocation => "zeropole/equivocation/v1",
+            Domain::Handover => "zeropole/handover/v1",
         }
     }
 }

@@ -45,6 +45,7 @@ impl GenesisBuilder {
             raw: RawGenesis {
                 network: network.to_owned(),
                 min_amount: 1,
+                retention_epochs: None,
                 seed: hex::encode([0u8; 32]),
                 admission_authorities: Vec::new(),
                 review_authorities: Vec::new(),
@@ -65,6 +66,13 @@ impl GenesisBuilder {
     /// Smallest amount a `Send` may move (and smallest allocation).
     pub fn min_amount(mut self, min_amount: u64) -> Self {
         self.raw.min_amount = min_amount;
+        self
+    }
+
+    /// `K`: epochs a closed epoch's records are kept (default
+    /// [`crate::poc::DEFAULT_RETENTION`]).
+    pub fn retention_epochs(mut self, k: u64) -> Self {
+        self.raw.retention_epochs = Some(k);
         self
     }
 

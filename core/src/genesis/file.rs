@@ -17,6 +17,8 @@ use crate::poc;
 
 /// Largest integer a TOML file can hold (TOML integers are signed 64-bit).
 const TOML_MAX_INT: u64 = i64::MAX as u64;
+/// Most epochs a closed epoch's records may be kept (`K`).
+const MAX_RETENTION_EPOCHS: u64 = 1024;
 /// Longest bootstrap address, in bytes.
 const MAX_BOOTSTRAP_LEN: usize = 256;
 
@@ -26,6 +28,9 @@ const MAX_BOOTSTRAP_LEN: usize = 256;
 pub(super) struct RawGenesis {
     pub network: String,
     pub min_amount: u64,
+    /// `K` (DESIGN.md §4); absent: [`poc::DEFAULT_RETENTION`].
+    #[serde(default)]
+    pub retention_epochs: Option<u64>,
     pub seed: String,
     pub admission_authorities: Vec<String>,
     #[serde(default)]
@@ -316,9 +321,18 @@ pub(super) fn validate(raw: RawGenesis) -> Result<Genesis, GenesisError> {
             .map_err(|reason| invalid(format!("bootstrap[{i}]"), reason))?;
     }
 
+    let retention = raw.retention_epochs.unwrap_or(poc::DEFAULT_RETENTION);
+    if !(1..=MAX_RETENTION_EPOCHS).contains(&retention) {
+        return Err(invalid(
+            "retention_epochs",
+            format!("{retention} is not in 1..={MAX_RETENTION_EPOCHS}"),
+        ));
+    }
+
     Ok(Genesis {
         network: raw.network,
         min_amount: raw.min_amount,
+        retention,
         committee,
         n,
         seed,
@@ -393,6 +407,9 @@ pub(super) fn write(g: &Genesis) -> String {
     out.push('\n');
     let _ = writeln!(out, "network = {}", quote(&g.network));
     let _ = writeln!(out, "min_amount = {}", g.min_amount);
+    if g.retention != poc::DEFAULT_RETENTION {
+        let _ = writeln!(out, "retention_epochs = {}", g.retention);
+    }
     let _ = writeln!(out, "seed = {}", quote(&hex::encode(g.seed)));
     string_array(&mut out, "bootstrap", g.bootstrap.iter().cloned());
     out.push('\n');

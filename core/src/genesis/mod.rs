@@ -71,6 +71,7 @@ impl Allocation {
 pub struct Genesis {
     network: String,
     min_amount: u64,
+    retention: u64,
     committee: CommitteeParams,
     n: usize,
     seed: [u8; 32],
@@ -104,6 +105,12 @@ impl Genesis {
     /// The network's name.
     pub fn network(&self) -> &str {
         &self.network
+    }
+
+    /// `K`: epochs a closed epoch's records are kept and its certificates accepted
+    /// (`retention_epochs`, default [`poc::DEFAULT_RETENTION`]).
+    pub fn retention(&self) -> u64 {
+        self.retention
     }
 
     /// Smallest amount a `Send` may move.
@@ -201,7 +208,7 @@ impl Genesis {
             min_amount: self.min_amount,
             dmapps: self.registry.rules_for_epoch(0),
         };
-        Epoch::new(rules, self.seed, self.n, self.witnesses.clone())
+        Epoch::new(rules, self.seed, self.n, self.witnesses.clone()).with_retention(self.retention)
     }
 
     /// The state of a funded account at genesis: height 0, the allocation as balance, no

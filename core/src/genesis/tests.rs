@@ -632,3 +632,24 @@ fn unknown_missing_and_mistyped_keys_are_toml_errors() {
         Err(GenesisError::Toml(_))
     ));
 }
+
+#[test]
+fn retention_epochs_defaults_to_k_and_round_trips_when_set() {
+    let mut carrier = KeyPair::from_seed(&[1; 32]).expect("keygen");
+    let mut base = || {
+        GenesisBuilder::new("k")
+            .admission_authority(&public([1; 32]))
+            .witness(&public([2; 32]), "one", &mut carrier)
+    };
+    let default = base().build().expect("build");
+    assert_eq!(default.retention(), crate::poc::DEFAULT_RETENTION);
+    assert!(!default.to_toml_string().contains("retention_epochs"));
+    assert_eq!(default.epoch0().retention, crate::poc::DEFAULT_RETENTION);
+    let set = base().retention_epochs(9).build().expect("build");
+    let text = set.to_toml_string();
+    assert!(text.contains("retention_epochs = 9"), "{text}");
+    let parsed = Genesis::from_toml_str(&text).expect("parse");
+    assert_eq!(parsed, set);
+    assert_eq!(parsed.epoch0().retention, 9);
+    assert!(base().retention_epochs(0).build().is_err());
+}

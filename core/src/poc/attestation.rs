@@ -100,6 +100,14 @@ pub enum CertificateError {
         /// The certificate's epoch.
         found: u64,
     },
+    /// Issued more than `K` epochs ago: refused unless re-certified.
+    #[error("the certificate is from epoch {issued}, more than K epochs before {current}")]
+    Expired {
+        /// The certificate's epoch.
+        issued: u64,
+        /// The current epoch.
+        current: u64,
+    },
     /// The bitmap does not fit the committee.
     #[error("the signer bitmap does not match a committee of {0}")]
     BadBitmap(usize),

@@ -17,6 +17,10 @@ pub struct Witness {
     pub public_key: PublicKey,
 }
 
+/// Epochs a witness keeps a closed epoch's records (and accepts its certificates) after it
+/// ends, unless the epoch record says otherwise (DESIGN.md §4 `K`).
+pub const DEFAULT_RETENTION: u64 = 4;
+
 /// The epoch record's content that witnesses and verifiers need. Cloning is cheap (the
 /// witness set is shared), so every witness of a node or simulation holds its own copy.
 #[derive(Debug, Clone)]
@@ -27,6 +31,12 @@ pub struct Epoch {
     pub seed: [u8; 32],
     /// Committee size `n`.
     pub n: usize,
+    /// `K`: a closed epoch's records are kept, and its certificates accepted, while the
+    /// current epoch is at most `e + K`; older certificates must be re-certified.
+    pub retention: u64,
+    /// `not_after` (milliseconds since the Unix epoch): a phone past it re-bootstraps through
+    /// another operator. `None`: open-ended (genesis without a deadline, devnets).
+    pub not_after: Option<u64>,
     witnesses: Arc<BTreeMap<WitnessId, Witness>>,
     index: Arc<CommitteeIndex>,
 }
@@ -41,9 +51,35 @@ impl Epoch {
             rules,
             seed,
             n,
+            retention: DEFAULT_RETENTION,
+            not_after: None,
             witnesses: Arc::new(witnesses),
             index: Arc::new(index),
         }
+    }
+
+    /// The same epoch with retention `K` (see [`Epoch::retention`]).
+    pub fn with_retention(mut self, k: u64) -> Self {
+        self.retention = k;
+        self
+    }
+
+    /// The same epoch with a `not_after` deadline (see [`Epoch::not_after`]).
+    pub fn with_not_after(mut self, not_after_ms: u64) -> Self {
+        self.not_after = Some(not_after_ms);
+        self
+    }
+
+    /// Whether a phone whose clock reads `now_ms` is past this record's `not_after` and
+    /// must re-bootstrap. A clock is local, so this never decides validity (DESIGN.md §3).
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.not_after.is_some_and(|t| now_ms > t)
+    }
+
+    /// Whether a certificate of epoch `issued` is still accepted in this epoch: issued no
+    /// later than now and no earlier than `e − K`.
+    pub fn accepts_certificates_of(&self, issued: u64) -> bool {
+        issued <= self.number() && issued.saturating_add(self.retention) >= self.number()
     }
 
     /// The epoch number.

@@ -1,16 +1,18 @@
 //! POC — proof of consistency (DESIGN.md §4).
 //!
 //! Committee sizing and selection, attestations and certificates, the witness state
-//! machine (locks, pending receivables, equivocation proofs) and its durable store.
-//! Epoch transitions and handover are not implemented yet.
+//! machine (locks, pending receivables, equivocation proofs), its durable store, and epoch
+//! transitions with handover (`closed(e)`, signed [`Handover`] reports, takeover by `q`).
 
 mod attestation;
 mod collector;
 mod committee;
 mod epoch;
 mod equivocation;
+mod handover;
 mod restore;
 mod store;
+mod takeover;
 mod witness;
 
 pub use attestation::{
@@ -21,11 +23,12 @@ pub use committee::{
     committee_size, failure_probability, quorum, security_bits, select_committee, CommitteeIndex,
     WitnessId,
 };
-pub use epoch::{Epoch, Witness};
+pub use epoch::{Epoch, Witness, DEFAULT_RETENTION};
 pub use equivocation::EquivocationProof;
+pub use handover::{Handover, HandoverError, HANDOVER_VERSION, MAX_HANDOVER_PENDING};
 pub use restore::{LockReply, RestoreCheck, RestoreDecision};
 pub use store::{CertifiedAccount, MemoryWitnessStore, WitnessStore};
 pub use witness::{
-    AttestReply, AttestRequest, CertificateOutcome, PendingEntry, WitnessNode,
-    MAX_PENDING_PER_RECIPIENT,
+    AttestReply, AttestRequest, CertificateOutcome, EpochError, HandoverOutcome, PendingEntry,
+    PendingReply, WitnessNode, MAX_PENDING_PER_RECIPIENT,
 };

@@ -26,6 +26,9 @@ pub enum LockReply {
     Free,
     /// The witness is not in the account's committee.
     NotInCommittee,
+    /// The witness serves the account in a new epoch but has not taken it over yet, so it
+    /// cannot know the locks of the epoch before (ask again after a handover).
+    NotTakenOver,
     /// The witness could not read its store.
     Storage(String),
 }
@@ -92,7 +95,7 @@ impl RestoreCheck {
                 LockReply::Free => {
                     self.answered.insert(from);
                 }
-                LockReply::NotInCommittee | LockReply::Storage(_) => {}
+                LockReply::NotInCommittee | LockReply::NotTakenOver | LockReply::Storage(_) => {}
             }
         }
         self.decision()

@@ -1,9 +1,11 @@
 //! What a witness must keep across a crash, behind a trait: the attestation locks (written
-//! *before* an attestation leaves), certified account states, frozen accounts and pending
-//! receivables. `MemoryWitnessStore` is the simulator's durable storage; a restart rebuilds
-//! the witness from it and nothing else.
+//! *before* an attestation leaves), certified account states, frozen accounts, pending
+//! receivables and which epochs it has closed. Every record is keyed by its epoch: a
+//! witness keeps epoch `e`'s records (read-only once `closed(e)`) for `K` epochs after
+//! `e` ends, to answer handover requests (DESIGN.md §4). `MemoryWitnessStore` is the
+//! simulator's durable storage; a restart rebuilds the witness from it and nothing else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Certificate, EquivocationProof, PendingEntry};
 use crate::crypto::AccountId;
@@ -22,78 +24,130 @@ pub struct CertifiedAccount {
 /// Durable storage of a witness. Every write is a write-through: when it returns `Ok`, the
 /// data survives a crash. Reads fail with a typed error on a damaged store (never a
 /// silently missing value: a lock that cannot be read must stop the witness attesting).
+/// Every record belongs to one epoch; records of different epochs never mix.
 pub trait WitnessStore {
-    /// The block locked at `(account, height)`, if any.
-    fn lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError>;
-    /// Records a lock. Must be durable before the attestation is released.
-    fn put_lock(&mut self, block: &Block) -> Result<(), StoreError>;
-    /// Every certified account.
-    fn accounts(&self) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError>;
-    /// Records an account's new certified head.
+    /// The block locked in `epoch` at `(account, height)`, if any.
+    fn lock(
+        &self,
+        epoch: u64,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Option<Block>, StoreError>;
+    /// Records a lock in `epoch`. Must be durable before the attestation is released.
+    fn put_lock(&mut self, epoch: u64, block: &Block) -> Result<(), StoreError>;
+    /// Every certified account of `epoch`.
+    fn accounts(&self, epoch: u64) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError>;
+    /// Records an account's new certified head in `epoch`.
     fn put_account(
         &mut self,
+        epoch: u64,
         account: AccountId,
         record: &CertifiedAccount,
     ) -> Result<(), StoreError>;
-    /// Every frozen account with its proof.
-    fn frozen(&self) -> Result<Vec<EquivocationProof>, StoreError>;
-    /// Freezes an account.
-    fn put_frozen(&mut self, proof: &EquivocationProof) -> Result<(), StoreError>;
-    /// Pending receivables of every recipient.
-    fn pending(&self) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError>;
-    /// Replaces a recipient's pending receivables.
+    /// Every account frozen in `epoch`, with its proof.
+    fn frozen(&self, epoch: u64) -> Result<Vec<EquivocationProof>, StoreError>;
+    /// Freezes an account in `epoch`.
+    fn put_frozen(&mut self, epoch: u64, proof: &EquivocationProof) -> Result<(), StoreError>;
+    /// Pending receivables of every recipient in `epoch`.
+    fn pending(&self, epoch: u64) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError>;
+    /// Replaces a recipient's pending receivables in `epoch`.
     fn put_pending(
         &mut self,
+        epoch: u64,
         recipient: AccountId,
         entries: &[PendingEntry],
     ) -> Result<(), StoreError>;
+    /// Whether `closed(epoch)` is recorded: the witness never attests in that epoch again.
+    fn closed(&self, epoch: u64) -> Result<bool, StoreError>;
+    /// Records `closed(epoch)`, durably, before any handover answer about it leaves.
+    fn put_closed(&mut self, epoch: u64) -> Result<(), StoreError>;
 }
 
 /// In-memory durable storage (the simulator's disk).
 #[derive(Debug, Clone, Default)]
 pub struct MemoryWitnessStore {
-    locks: BTreeMap<(AccountId, u64), Block>,
-    accounts: BTreeMap<AccountId, CertifiedAccount>,
-    frozen: BTreeMap<AccountId, EquivocationProof>,
-    pending: BTreeMap<AccountId, Vec<PendingEntry>>,
+    locks: BTreeMap<(u64, AccountId, u64), Block>,
+    accounts: BTreeMap<(u64, AccountId), CertifiedAccount>,
+    frozen: BTreeMap<(u64, AccountId), EquivocationProof>,
+    pending: BTreeMap<(u64, AccountId), Vec<PendingEntry>>,
+    closed: BTreeSet<u64>,
 }
 
 impl WitnessStore for MemoryWitnessStore {
-    fn lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError> {
-        Ok(self.locks.get(&(*account, height)).cloned())
+    fn lock(
+        &self,
+        epoch: u64,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Option<Block>, StoreError> {
+        Ok(self.locks.get(&(epoch, *account, height)).cloned())
     }
-    fn put_lock(&mut self, block: &Block) -> Result<(), StoreError> {
-        self.locks
-            .insert((block.body.account, block.body.height), block.clone());
-        Ok(())
+    fn put_lock(&mut self, epoch: u64, block: &Block) -> Result<(), StoreError> {
+        // Like the SQLite store: the first lock at a slot is never overwritten.
+        let key = (epoch, block.body.account, block.body.height);
+        match self.locks.get(&key) {
+            Some(locked) if locked.hash() != block.hash() => Err(StoreError::Corrupt(format!(
+                "account {} is already locked on another block at height {} in epoch {epoch}",
+                block.body.account, block.body.height
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                self.locks.insert(key, block.clone());
+                Ok(())
+            }
+        }
     }
-    fn accounts(&self) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError> {
-        Ok(self.accounts.iter().map(|(a, r)| (*a, r.clone())).collect())
+    fn accounts(&self, epoch: u64) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError> {
+        Ok(self
+            .accounts
+            .range((epoch, AccountId([0; 32]))..=(epoch, AccountId([0xFF; 32])))
+            .map(|((_, a), r)| (*a, r.clone()))
+            .collect())
     }
     fn put_account(
         &mut self,
+        epoch: u64,
         account: AccountId,
         record: &CertifiedAccount,
     ) -> Result<(), StoreError> {
-        self.accounts.insert(account, record.clone());
+        self.accounts.insert((epoch, account), record.clone());
         Ok(())
     }
-    fn frozen(&self) -> Result<Vec<EquivocationProof>, StoreError> {
-        Ok(self.frozen.values().cloned().collect())
+    fn frozen(&self, epoch: u64) -> Result<Vec<EquivocationProof>, StoreError> {
+        Ok(self
+            .frozen
+            .range((epoch, AccountId([0; 32]))..=(epoch, AccountId([0xFF; 32])))
+            .map(|(_, p)| p.clone())
+            .collect())
     }
-    fn put_frozen(&mut self, proof: &EquivocationProof) -> Result<(), StoreError> {
-        self.frozen.insert(proof.account(), proof.clone());
+    fn put_frozen(&mut self, epoch: u64, proof: &EquivocationProof) -> Result<(), StoreError> {
+        self.frozen
+            .entry((epoch, proof.account()))
+            .or_insert_with(|| proof.clone());
         Ok(())
     }
-    fn pending(&self) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError> {
-        Ok(self.pending.iter().map(|(a, e)| (*a, e.clone())).collect())
+    fn pending(&self, epoch: u64) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError> {
+        Ok(self
+            .pending
+            .range((epoch, AccountId([0; 32]))..=(epoch, AccountId([0xFF; 32])))
+            .filter(|(_, e)| !e.is_empty())
+            .map(|((_, a), e)| (*a, e.clone()))
+            .collect())
     }
     fn put_pending(
         &mut self,
+        epoch: u64,
         recipient: AccountId,
         entries: &[PendingEntry],
     ) -> Result<(), StoreError> {
-        self.pending.insert(recipient, entries.to_vec());
+        self.pending.insert((epoch, recipient), entries.to_vec());
+        Ok(())
+    }
+    fn closed(&self, epoch: u64) -> Result<bool, StoreError> {
+        Ok(self.closed.contains(&epoch))
+    }
+    fn put_closed(&mut self, epoch: u64) -> Result<(), StoreError> {
+        self.closed.insert(epoch);
         Ok(())
     }
 }

@@ -110,7 +110,7 @@ fn a_valid_block_is_locked_before_it_is_attested_and_re_attested_on_retry() {
     assert!(a.verify(&fx.members[0].0));
     let store = node.into_store();
     assert_eq!(
-        store.lock(&block.body.account, 1).expect("read"),
+        store.lock(0, &block.body.account, 1).expect("read"),
         Some(block.clone()),
         "the lock is durable"
     );
@@ -148,7 +148,7 @@ fn a_second_block_at_a_locked_height_freezes_the_account_even_after_a_restart() 
         AttestReply::Frozen(_)
     ));
     let store = node.into_store();
-    assert_eq!(store.frozen().expect("read").len(), 1);
+    assert_eq!(store.frozen(0).expect("read").len(), 1);
 }
 
 #[test]

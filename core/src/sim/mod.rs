@@ -4,10 +4,14 @@
 //! wallets ([`owner`]) — over a simulated network with message loss, delay, reordering,
 //! partitions, witness crash-restart (state reloaded from the durable store only),
 //! byzantine witnesses that sign anything (at most `f` per committee) and owners that
-//! equivocate. After every delivered message it checks the safety invariants of
-//! [`checker`]; after the faults stop (the network heals) it checks liveness: every honest
-//! wallet's transfers are certified and every certified send to an honest wallet is
-//! received.
+//! equivocate. With `epochs > 0` the epoch changes mid-run (during the faults): each
+//! change replaces `churn` witnesses of the set by new ones, every running witness sees
+//! the new record at once (a crashed one replays it on restart), and owners pull handovers
+//! lazily ([`owner`]); byzantine old members answer handover requests with stale, inflated,
+//! tampered or impersonated reports. After every delivered message it checks the safety
+//! invariants of [`checker`] (across epochs); after the faults stop (the network heals) it
+//! checks liveness: every honest wallet's transfers are certified and every certified send
+//! to an honest wallet is received.
 //!
 //! ```
 //! use zeropole_core::sim::{run, SimConfig};
@@ -16,6 +20,7 @@
 //! ```
 
 pub mod attack;
+mod byzantine;
 pub mod checker;
 pub mod network;
 pub mod owner;
@@ -32,8 +37,8 @@ pub use rng::SimRng;
 use crate::crypto::{hash_tagged, AccountId, Domain, KeyPair};
 use crate::ledger::{AccountState, EpochRules};
 use crate::poc::{
-    quorum, AttestReply, Attestation, CertificateOutcome, Epoch, MemoryWitnessStore, Statement,
-    Witness, WitnessId, WitnessNode,
+    quorum, AttestReply, Attestation, CertificateOutcome, Epoch, MemoryWitnessStore, PendingReply,
+    Statement, Witness, WitnessId, WitnessNode,
 };
 
 /// Parameters of one run.
@@ -52,6 +57,9 @@ pub struct SimConfig {
     pub owners: usize,
     /// Wallets that equivocate once.
     pub equivocators: usize,
+    /// Wallets that, after the first epoch change, sign a second block at a height already
+    /// used in the previous epoch (see [`owner::OwnerKind::BoundaryEquivocator`]).
+    pub boundary_equivocators: usize,
     /// Committee size `n`.
     pub n: usize,
     /// Transfers each wallet starts.
@@ -70,6 +78,10 @@ pub struct SimConfig {
     pub chaos_ticks: u64,
     /// Deadline: liveness must be reached by then.
     pub max_ticks: u64,
+    /// Epoch changes during the faults (0: the witness set of epoch 0 serves throughout).
+    pub epochs: u32,
+    /// Witnesses that leave, and new ones that join, at each epoch change.
+    pub churn: usize,
 }
 
 impl SimConfig {
@@ -82,6 +94,7 @@ impl SimConfig {
             unlimited_byzantine: false,
             owners: 10,
             equivocators: 1,
+            boundary_equivocators: 1,
             n: 7,
             transfers_per_owner: 2,
             funds: 1_000_000,
@@ -91,6 +104,8 @@ impl SimConfig {
             partition_probability: 0.01,
             chaos_ticks: 400,
             max_ticks: 20_000,
+            epochs: 1,
+            churn: 3,
         }
     }
 }
@@ -124,6 +139,10 @@ pub struct SimReport {
     /// Of `witness_messages`, the wallets' polls for pending receivables (`PendingQuery`),
     /// which wallets send on a timer, not per transfer.
     pub witness_polls: u64,
+    /// Epoch changes that happened.
+    pub epoch_changes: u64,
+    /// Handover reports honest witnesses gave.
+    pub handovers: u64,
 }
 
 /// Why a run failed.
@@ -179,7 +198,12 @@ pub fn sim_key(index: usize) -> KeyPair {
 /// `count` simulated witnesses: keys from the pool (indices `0..count`), ids bound to the
 /// keys (the simulator does not model admission certificates).
 pub fn sim_witnesses(count: usize) -> (Vec<KeyPair>, Vec<Witness>) {
-    let keys: Vec<KeyPair> = (0..count).map(sim_key).collect();
+    sim_witnesses_at((0..count).collect())
+}
+
+/// Simulated witnesses with the pool keys at `indices`.
+pub fn sim_witnesses_at(indices: Vec<usize>) -> (Vec<KeyPair>, Vec<Witness>) {
+    let keys: Vec<KeyPair> = indices.into_iter().map(sim_key).collect();
     let witnesses = keys
         .iter()
         .map(|k| Witness {
@@ -224,9 +248,43 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         dmapps: BTreeSet::new(),
     };
 
-    let (witness_keys, witnesses) = sim_witnesses(config.witnesses);
-    let epoch = Epoch::new(rules, rng.bytes32(), config.n, witnesses.clone());
-    let (f, q) = quorum(epoch.committee_len());
+    // Witness slots: W_0, then `churn` joiners per epoch change (their keys come after the
+    // wallets', so the wallets' keys do not depend on the epoch options).
+    let joiners = config.epochs as usize * config.churn;
+    let slots_total = config.witnesses + joiners;
+    let (witness_keys, witnesses) = sim_witnesses_at(
+        (0..config.witnesses)
+            .chain((0..joiners).map(|j| config.witnesses + config.owners + j))
+            .collect(),
+    );
+    let epoch = Epoch::new(
+        rules,
+        rng.bytes32(),
+        config.n,
+        witnesses[..config.witnesses].to_vec(),
+    );
+    let q = epoch.quorum();
+    // The epoch records of the run, and the tick each one is seen.
+    let mut history: Vec<Epoch> = vec![epoch.clone()];
+    let mut changes: Vec<u64> = Vec::new();
+    let mut members: Vec<usize> = (0..config.witnesses).collect();
+    for k in 1..=u64::from(config.epochs) {
+        for _ in 0..config.churn.min(members.len()) {
+            let leaving = rng.below(members.len() as u64) as usize;
+            members.remove(leaving);
+        }
+        let first_joiner = config.witnesses + (k as usize - 1) * config.churn;
+        members.extend(first_joiner..first_joiner + config.churn);
+        let rules = EpochRules {
+            epoch: k,
+            min_amount: 10,
+            dmapps: BTreeSet::new(),
+        };
+        let set = members.iter().map(|i| witnesses[*i].clone()).collect();
+        history.push(Epoch::new(rules, rng.bytes32(), config.n, set));
+        changes.push(config.chaos_ticks * k / (u64::from(config.epochs) + 1) + rng.below(40));
+    }
+    let mut cur = 0usize;
 
     // Wallets: keys after the witnesses'.
     let mut dir = Directory::default();
@@ -238,6 +296,8 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
             let keys = sim_key(config.witnesses + i);
             let kind = if i < config.equivocators {
                 OwnerKind::Equivocator
+            } else if i < config.equivocators + config.boundary_equivocators {
+                OwnerKind::BoundaryEquivocator
             } else {
                 OwnerKind::Honest
             };
@@ -253,11 +313,17 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         .map(|o| (o.account, o.state.clone()))
         .collect();
 
-    // Byzantine witnesses: as many as wanted while no wallet's committee exceeds f.
-    let committees: Vec<Vec<WitnessId>> =
-        owners.iter().map(|o| epoch.committee(&o.account)).collect();
+    // Byzantine witnesses: as many as wanted while no wallet's committee, in any epoch of
+    // the run, exceeds its f.
+    let committees: Vec<(usize, Vec<WitnessId>)> = history
+        .iter()
+        .flat_map(|e| {
+            let f = quorum(e.committee_len()).0;
+            owners.iter().map(move |o| (f, e.committee(&o.account)))
+        })
+        .collect();
     let mut byzantine: BTreeSet<usize> = BTreeSet::new();
-    let mut order: Vec<usize> = (0..config.witnesses).collect();
+    let mut order: Vec<usize> = (0..slots_total).collect();
     rng.shuffle(&mut order);
     for i in order {
         if byzantine.len() >= config.byzantine {
@@ -265,19 +331,20 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         }
         let id = witnesses[i].id;
         let fits = config.unlimited_byzantine
-            || committees.iter().all(|c| {
+            || committees.iter().all(|(f, c)| {
                 !c.contains(&id)
                     || c.iter()
                         .filter(|w| byzantine.iter().any(|b| witnesses[*b].id == **w))
                         .count()
-                        < f
+                        < *f
             });
         if fits {
             byzantine.insert(i);
         }
     }
+    let genesis_records: BTreeMap<AccountId, AccountState> = genesis.iter().cloned().collect();
 
-    let mut slots: Vec<Option<Slot>> = Vec::with_capacity(config.witnesses);
+    let mut slots: Vec<Option<Slot>> = Vec::with_capacity(slots_total);
     for (i, w) in witnesses.iter().enumerate() {
         if byzantine.contains(&i) {
             slots.push(None);
@@ -303,6 +370,10 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         .collect();
 
     let mut checker = Checker::new(genesis.iter().map(|(a, s)| (*a, s.balance)).collect(), q);
+    for e in &history[1..] {
+        checker.set_quorum(e.number(), e.quorum());
+    }
+    let (mut epoch_changes, mut handovers) = (0u64, 0u64);
     let mut net = Network::new();
     let mut faults = Faults {
         loss: config.loss,
@@ -310,7 +381,7 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
     };
     let mut isolated_until: BTreeMap<NodeId, u64> = BTreeMap::new();
     let (mut crashes, mut attestations) = (0u64, 0u64);
-    let mut received = vec![0u64; config.witnesses];
+    let mut received = vec![0u64; slots_total];
     let mut witness_polls = 0u64;
     let safety = |tick: u64, v: Violation| SimFailure::Safety {
         seed: config.seed,
@@ -321,10 +392,22 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
 
     let mut tick = 0u64;
     while tick < config.max_ticks {
+        // The next epoch record, seen by every running witness at once.
+        if changes.get(cur) == Some(&tick) {
+            cur += 1;
+            epoch_changes += 1;
+            for slot in slots.iter_mut() {
+                if let Some(Slot::Up(node)) = slot {
+                    node.advance_epoch(history[cur].clone())
+                        .map_err(|e| safety(tick, Violation(e.to_string())))?;
+                }
+            }
+        }
+        let epochs = &history[..=cur];
         // Faults, then healing.
         if tick < config.chaos_ticks {
             if rng.chance(config.crash_probability) {
-                let i = rng.below(config.witnesses as u64) as usize;
+                let i = rng.below(slots_total as u64) as usize;
                 if let Some(Slot::Up(_)) = &slots[i] {
                     if let Some(Slot::Up(node)) = slots[i].take() {
                         crashes += 1;
@@ -339,7 +422,7 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                 let until = tick + 20 + rng.below(100);
                 for _ in 0..1 + rng.below(4) {
                     let node = if rng.chance(0.5) {
-                        NodeId::Witness(rng.below(config.witnesses as u64) as usize)
+                        NodeId::Witness(rng.below(slots_total as u64) as usize)
                     } else {
                         NodeId::Owner(rng.below(config.owners as u64) as usize)
                     };
@@ -356,7 +439,8 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
             let restart = matches!(slot, Some(Slot::Down { until, .. }) if *until <= tick || tick >= config.chaos_ticks);
             if restart {
                 if let Some(Slot::Down { store, .. }) = slot.take() {
-                    let node = WitnessNode::start(
+                    // A restart: the durable store, then every epoch record since genesis.
+                    let mut node = WitnessNode::start(
                         witnesses[i].clone(),
                         witness_keys[i].clone(),
                         epoch.clone(),
@@ -364,6 +448,10 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                         &genesis,
                     )
                     .map_err(|e| safety(tick, Violation(e.to_string())))?;
+                    for e in &epochs[1..] {
+                        node.advance_epoch(e.clone())
+                            .map_err(|e| safety(tick, Violation(e.to_string())))?;
+                    }
                     *slot = Some(Slot::Up(Box::new(node)));
                 }
             }
@@ -371,7 +459,7 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
 
         // Wallets act.
         for o in owners.iter_mut() {
-            o.tick(tick, &epoch, &dir, &mut rng, &mut out);
+            o.tick(tick, epochs, &dir, &mut rng, &mut out);
             for (to, msg) in out.drain(..) {
                 net.send(tick, NodeId::Owner(o.index), to, msg, &faults, &mut rng);
             }
@@ -399,7 +487,7 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                             out.push((env.from, Msg::CertificateAck(cert.block_hash())));
                         }
                         if let Msg::AttestRequest(req) = env.msg {
-                            let statement = Statement::for_block(epoch.number(), &req.block);
+                            let statement = Statement::for_block(cur as u64, &req.block);
                             if let Ok(a) = Attestation::sign(statement, witnesses[i].id, keys) {
                                 attestations += 1;
                                 checker.attestation(&a).map_err(|v| safety(tick, v))?;
@@ -407,6 +495,19 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                                     env.from,
                                     Msg::AttestReply(Box::new(AttestReply::Attested(a))),
                                 ));
+                            }
+                        } else if let Msg::HandoverRequest(account, e) = env.msg {
+                            let bogus = byzantine::bogus_handover(
+                                epochs,
+                                e,
+                                account,
+                                &witnesses[i],
+                                keys,
+                                genesis_records.get(&account),
+                                &mut rng,
+                            );
+                            if let Some(h) = bogus {
+                                out.push((env.from, Msg::Handover(Box::new(h))));
                             }
                         }
                     } else if let Some(Slot::Up(node)) = &mut slots[i] {
@@ -429,10 +530,29 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                                 }
                             }
                             Msg::PendingQuery(account) => {
-                                out.push((
-                                    env.from,
-                                    Msg::PendingReply(node.pending_for(&account).to_vec()),
-                                ));
+                                match node.handle_pending_query(&account) {
+                                    PendingReply::Entries(entries) => {
+                                        out.push((env.from, Msg::PendingReply(entries)));
+                                    }
+                                    PendingReply::NeedHandover { account, epoch } => {
+                                        out.push((env.from, Msg::NeedHandover(account, epoch)));
+                                    }
+                                    PendingReply::NotInCommittee => {}
+                                }
+                            }
+                            Msg::HandoverRequest(account, e) => {
+                                match node.handle_handover_request(&account, e) {
+                                    Ok(h) => {
+                                        handovers += 1;
+                                        out.push((env.from, Msg::Handover(Box::new(h))));
+                                    }
+                                    Err(err) => {
+                                        out.push((env.from, Msg::HandoverRefused(account, e, err)));
+                                    }
+                                }
+                            }
+                            Msg::Handover(h) => {
+                                node.handle_handover(&h);
                             }
                             _ => {}
                         }
@@ -443,7 +563,7 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                 }
                 NodeId::Owner(j) => {
                     if let Some(cert) =
-                        owners[j].handle(tick, env.from, env.msg, &epoch, &dir, &mut out)
+                        owners[j].handle(tick, env.from, env.msg, epochs, &dir, &mut out)
                     {
                         checker.certificate(&cert).map_err(|v| safety(tick, v))?;
                     }
@@ -479,6 +599,8 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         witness_messages: received.iter().sum(),
         max_witness_messages: received.iter().copied().max().unwrap_or(0),
         witness_polls,
+        epoch_changes,
+        handovers,
     })
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::rng::SimRng;
 use crate::crypto::AccountId;
-use crate::poc::{AttestReply, AttestRequest, Certificate, PendingEntry};
+use crate::poc::{AttestReply, AttestRequest, Certificate, Handover, HandoverError, PendingEntry};
 
 /// A participant of the simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,6 +33,15 @@ pub enum Msg {
     CertificateQuery(u64),
     /// Acknowledges a pushed certificate (by block hash), so the pusher stops retrying.
     CertificateAck(crate::crypto::Hash),
+    /// Witness → owner: "I serve this account in a new epoch; send me handovers of this
+    /// epoch" (the answer to a pending query; attest requests get `AttestReply::NeedHandover`).
+    NeedHandover(AccountId, u64),
+    /// Owner → old member: "your handover report about this account in this epoch".
+    HandoverRequest(AccountId, u64),
+    /// Old member → owner (the report), and owner → new member (forwarded).
+    Handover(Box<Handover>),
+    /// Old member → owner: no report.
+    HandoverRefused(AccountId, u64, HandoverError),
 }
 
 /// A message in flight.

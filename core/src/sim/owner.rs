@@ -2,6 +2,14 @@
 //! certificates, learns of incoming sends from its committee's pending lists and claims
 //! them in order. An honest owner never signs two blocks at one height (sign-once); an
 //! equivocating one does so once, on purpose.
+//!
+//! Across an epoch change the owner pulls handovers lazily (DESIGN.md §4): when a member of
+//! the new committee answers `NeedHandover { epoch }`, the owner asks the account's
+//! committee of that epoch for their reports and forwards every report it receives to the
+//! committee of the epoch after. A member that cannot report because it never took the
+//! account over itself (`NotTakenOver`) is served the same way one epoch further back. An
+//! old member whose report lags behind the owner's chain is sent the missing certificates.
+//! A block in flight at the boundary is re-sent, unchanged, to the new committee.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,7 +18,8 @@ use super::rng::SimRng;
 use crate::crypto::{AccountId, Hash, KeyPair};
 use crate::ledger::{AccountState, Block, BlockBody, DmappId, Op};
 use crate::poc::{
-    AttestReply, AttestRequest, Attestation, Certificate, Epoch, Statement, WitnessId,
+    AttestReply, AttestRequest, Attestation, Certificate, Epoch, Handover, HandoverError,
+    Statement, WitnessId,
 };
 
 /// How an owner behaves.
@@ -21,13 +30,27 @@ pub enum OwnerKind {
     /// Signs two different sends at its first new height and splits them across its
     /// committee.
     Equivocator,
+    /// Withholds the certificates of its blocks (so its committee holds only the locks of
+    /// its last block), and after the first epoch change signs a second block, naming the
+    /// new epoch, at the height of its block in flight or else of its last certified block,
+    /// and asks the new committee to attest it: a double spend across the boundary that
+    /// only the locks carried by handover can stop.
+    BoundaryEquivocator,
 }
 
 struct InFlight {
     block: Block,
     send_cert: Option<Certificate>,
-    attestations: BTreeMap<WitnessId, Attestation>,
+    /// Attestations by (epoch, witness): a quorum must come from one epoch.
+    attestations: BTreeMap<(u64, WitnessId), Attestation>,
     last_sent: u64,
+}
+
+/// The epoch records so far, indexed by number (the last one is current).
+fn current(epochs: &[Epoch]) -> &Epoch {
+    epochs
+        .last()
+        .unwrap_or_else(|| unreachable!("the simulator always has epoch 0"))
 }
 
 /// One simulated account owner.
@@ -53,7 +76,21 @@ pub struct Owner {
     /// Certificates pushed and not yet acknowledged: (target, block hash) → (cert, last sent).
     pushes: BTreeMap<(NodeId, Hash), (Certificate, u64)>,
     next_poll: u64,
+    /// Handover reports about this account, by (epoch, reporting member).
+    handovers: BTreeMap<(u64, WitnessId), Handover>,
+    /// When reports of an epoch were last asked for.
+    handovers_asked: BTreeMap<u64, u64>,
+    /// The state before the certified head (a boundary equivocator's twin builds on it).
+    before_head: Option<AccountState>,
+    /// A boundary equivocator's second block and when it was last sent.
+    twin: Option<(Block, u64)>,
 }
+
+/// The account a boundary equivocator pays (no wallet owns it).
+const WITHHELD_RECIPIENT: AccountId = AccountId([0xEE; 32]);
+
+#[path = "owner_epoch.rs"]
+mod epoch;
 
 /// Timing of an owner's retries, in ticks.
 pub const RETRY_AFTER: u64 = 40;
@@ -82,6 +119,10 @@ impl Owner {
             frozen: false,
             pushes: BTreeMap::new(),
             next_poll: 0,
+            handovers: BTreeMap::new(),
+            handovers_asked: BTreeMap::new(),
+            before_head: None,
+            twin: None,
         }
     }
 
@@ -112,7 +153,7 @@ impl Owner {
     pub fn tick(
         &mut self,
         now: u64,
-        epoch: &Epoch,
+        epochs: &[Epoch],
         dir: &Directory,
         rng: &mut SimRng,
         out: &mut Vec<(NodeId, Msg)>,
@@ -129,7 +170,11 @@ impl Owner {
         if self.frozen {
             return;
         }
+        let epoch = current(epochs);
         let committee = epoch.committee(&self.account);
+        if self.kind == OwnerKind::BoundaryEquivocator && epoch.number() > 0 {
+            self.boundary_twin(now, epoch, dir, out);
+        }
         if let Some(flight) = &mut self.in_flight {
             if now >= flight.last_sent + RETRY_AFTER {
                 flight.last_sent = now;
@@ -139,7 +184,7 @@ impl Owner {
                 };
                 for w in committee
                     .iter()
-                    .filter(|w| !flight.attestations.contains_key(w))
+                    .filter(|w| !flight.attestations.contains_key(&(epoch.number(), **w)))
                 {
                     if let Some(node) = dir.witness(w) {
                         out.push((node, Msg::AttestRequest(Box::new(request.clone()))));
@@ -179,6 +224,11 @@ impl Owner {
         if to == self.account {
             to = accounts
                 [(accounts.iter().position(|a| *a == to).unwrap_or(0) + 1) % accounts.len()];
+        }
+        if self.kind == OwnerKind::BoundaryEquivocator {
+            // It withholds its certificates, so it pays no honest wallet (whose liveness
+            // would then depend on it).
+            to = WITHHELD_RECIPIENT;
         }
         let min = epoch.rules.min_amount;
         let amount = min + rng.below((self.state.balance / 4).saturating_sub(min).max(1));
@@ -282,12 +332,24 @@ impl Owner {
         now: u64,
         from: NodeId,
         msg: Msg,
-        epoch: &Epoch,
+        epochs: &[Epoch],
         dir: &Directory,
         out: &mut Vec<(NodeId, Msg)>,
     ) -> Option<Certificate> {
         match msg {
-            Msg::AttestReply(reply) => return self.on_reply(now, from, *reply, epoch, dir, out),
+            Msg::AttestReply(reply) => return self.on_reply(now, from, *reply, epochs, dir, out),
+            Msg::NeedHandover(account, epoch) if account == self.account => {
+                self.need_handover(now, from, epoch, epochs, dir, out);
+            }
+            Msg::Handover(h) if h.account == self.account => {
+                self.on_handover(from, *h, epochs, dir, out);
+            }
+            Msg::HandoverRefused(account, epoch, HandoverError::NotTakenOver(_))
+                if account == self.account && epoch > 0 =>
+            {
+                // That member needs the reports of the epoch before to report on `epoch`.
+                self.need_handover(now, from, epoch - 1, epochs, dir, out);
+            }
             Msg::CertificateAck(hash) => {
                 self.pushes.remove(&(from, hash));
             }
@@ -295,7 +357,10 @@ impl Owner {
                 out.push((from, Msg::CertificateAck(cert.block_hash())));
                 if let Op::Send { to, .. } = cert.block.body.op {
                     let key = (cert.block.body.account, cert.block.body.height);
-                    if to == self.account && cert.verify(epoch).is_ok() {
+                    let genuine = epochs
+                        .get(cert.epoch as usize)
+                        .is_some_and(|e| cert.verify(e).is_ok());
+                    if to == self.account && genuine {
                         let already = self
                             .state
                             .recv_cursor
@@ -339,25 +404,39 @@ impl Owner {
         now: u64,
         from: NodeId,
         reply: AttestReply,
-        epoch: &Epoch,
+        epochs: &[Epoch],
         dir: &Directory,
         out: &mut Vec<(NodeId, Msg)>,
     ) -> Option<Certificate> {
+        if let AttestReply::NeedHandover { account, epoch } = reply {
+            if account == self.account {
+                self.need_handover(now, from, epoch, epochs, dir, out);
+            }
+            return None;
+        }
         let flight = self.in_flight.as_mut()?;
         match reply {
             AttestReply::Attested(a) => {
+                let epoch = epochs.get(a.statement.epoch as usize)?;
                 let statement = Statement::for_block(epoch.number(), &flight.block);
                 let valid = a.statement == statement
                     && epoch.witness(&a.witness).is_some_and(|w| a.verify(w));
                 if valid {
-                    flight.attestations.insert(a.witness, a);
+                    flight.attestations.insert((epoch.number(), a.witness), a);
                 }
-                if flight.attestations.len() >= epoch.quorum() {
-                    let attestations: Vec<_> = flight.attestations.values().cloned().collect();
-                    let cert = Certificate::assemble(flight.block.clone(), epoch, &attestations);
+                let of_epoch: Vec<Attestation> = flight
+                    .attestations
+                    .range(
+                        (epoch.number(), WitnessId([0; 32]))
+                            ..=(epoch.number(), WitnessId([0xFF; 32])),
+                    )
+                    .map(|(_, a)| a.clone())
+                    .collect();
+                if of_epoch.len() >= epoch.quorum() {
+                    let cert = Certificate::assemble(flight.block.clone(), epoch, &of_epoch);
                     if cert.verify(epoch).is_ok() {
                         self.in_flight = None;
-                        self.adopt(now, &cert, epoch, dir, out);
+                        self.adopt(now, &cert, current(epochs), dir, out);
                         return Some(cert);
                     }
                 }
@@ -383,8 +462,14 @@ impl Owner {
         dir: &Directory,
         out: &mut Vec<(NodeId, Msg)>,
     ) {
+        self.before_head = Some(self.state.clone());
         self.state = crate::ledger::apply_certified(&self.state, &cert.block);
         self.certs.insert(cert.block.body.height, cert.clone());
+        if self.kind == OwnerKind::BoundaryEquivocator {
+            // Withholds the certificate: its committee keeps only the locks (and learns the
+            // certificate only if a later request makes a member ask for it).
+            return;
+        }
         let mut targets: BTreeSet<WitnessId> = epoch.committee(&self.account).into_iter().collect();
         match &cert.block.body.op {
             Op::Send { to, .. } => {

@@ -6,14 +6,17 @@ fn a_fault_free_run_certifies_every_transfer() {
         seed: 1,
         byzantine: 0,
         equivocators: 0,
+        boundary_equivocators: 0,
         loss: 0.0,
         crash_probability: 0.0,
         partition_probability: 0.0,
         ..SimConfig::small()
     };
     let report = run(&config).expect("no faults, no failure");
-    // Each wallet's 2 sends and every receive of them are certified.
+    // Each wallet's 2 sends and every receive of them are certified, across the epoch
+    // change.
     assert_eq!(report.certificates, 10 * 2 * 2);
+    assert_eq!(report.epoch_changes, 1);
     assert_eq!(report.frozen, 0);
 }
 
@@ -94,4 +97,41 @@ fn hundreds_of_nodes_with_every_fault() {
         report.byzantine > 0 && report.crashes > 0 && report.dropped > 0,
         "{report:?}"
     );
+}
+
+#[test]
+fn an_epoch_change_mid_run_hands_the_used_accounts_over() {
+    let report = run(&SimConfig {
+        seed: 11,
+        ..SimConfig::small()
+    })
+    .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(report.epoch_changes, 1, "{report:?}");
+    assert!(report.handovers > 0, "{report:?}");
+}
+
+#[test]
+fn several_epoch_changes_with_churn_keep_every_invariant() {
+    for seed in 0..6 {
+        let report = run(&SimConfig {
+            seed,
+            epochs: 3,
+            churn: 4,
+            ..SimConfig::small()
+        })
+        .unwrap_or_else(|f| panic!("{f}"));
+        assert_eq!(report.epoch_changes, 3, "{report:?}");
+    }
+}
+
+#[test]
+fn without_epoch_changes_no_handover_happens() {
+    let report = run(&SimConfig {
+        seed: 11,
+        epochs: 0,
+        boundary_equivocators: 0,
+        ..SimConfig::small()
+    })
+    .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!((report.epoch_changes, report.handovers), (0, 0));
 }

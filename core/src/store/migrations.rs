@@ -48,6 +48,53 @@ const MIGRATIONS: &[&str] = &[
          recipient BLOB NOT NULL PRIMARY KEY CHECK (length(recipient) = 32),
          entries   BLOB NOT NULL
      ) STRICT;",
+    // v3: epochs (DESIGN.md §4 "Epochs and handover"): every witness record is keyed by
+    // its epoch, and `closed_epochs` records `closed(e)`. A v2 database served epoch 0
+    // only (the static witness set), so its rows move to epoch 0.
+    "CREATE TABLE attest_locks_v3 (
+         epoch   INTEGER NOT NULL CHECK (epoch >= 0),
+         account BLOB NOT NULL CHECK (length(account) = 32),
+         height  INTEGER NOT NULL CHECK (height >= 0),
+         block   BLOB NOT NULL,
+         PRIMARY KEY (epoch, account, height)
+     ) STRICT;
+     INSERT INTO attest_locks_v3 (epoch, account, height, block)
+         SELECT 0, account, height, block FROM attest_locks;
+     DROP TABLE attest_locks;
+     ALTER TABLE attest_locks_v3 RENAME TO attest_locks;
+     CREATE TABLE witness_accounts_v3 (
+         epoch     INTEGER NOT NULL CHECK (epoch >= 0),
+         account   BLOB NOT NULL CHECK (length(account) = 32),
+         state     BLOB NOT NULL,
+         head_cert BLOB,
+         PRIMARY KEY (epoch, account)
+     ) STRICT;
+     INSERT INTO witness_accounts_v3 (epoch, account, state, head_cert)
+         SELECT 0, account, state, head_cert FROM witness_accounts;
+     DROP TABLE witness_accounts;
+     ALTER TABLE witness_accounts_v3 RENAME TO witness_accounts;
+     CREATE TABLE frozen_v3 (
+         epoch   INTEGER NOT NULL CHECK (epoch >= 0),
+         account BLOB NOT NULL CHECK (length(account) = 32),
+         proof   BLOB NOT NULL,
+         PRIMARY KEY (epoch, account)
+     ) STRICT;
+     INSERT INTO frozen_v3 (epoch, account, proof) SELECT 0, account, proof FROM frozen;
+     DROP TABLE frozen;
+     ALTER TABLE frozen_v3 RENAME TO frozen;
+     CREATE TABLE pending_v3 (
+         epoch     INTEGER NOT NULL CHECK (epoch >= 0),
+         recipient BLOB NOT NULL CHECK (length(recipient) = 32),
+         entries   BLOB NOT NULL,
+         PRIMARY KEY (epoch, recipient)
+     ) STRICT;
+     INSERT INTO pending_v3 (epoch, recipient, entries)
+         SELECT 0, recipient, entries FROM pending;
+     DROP TABLE pending;
+     ALTER TABLE pending_v3 RENAME TO pending;
+     CREATE TABLE closed_epochs (
+         epoch INTEGER NOT NULL PRIMARY KEY CHECK (epoch >= 0)
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

@@ -1,9 +1,10 @@
 //! A witness's durable state in SQLite: [`SqliteWitnessStore`] implements
 //! [`WitnessStore`] on a [`Store`] (DESIGN.md §4, §8).
 //!
-//! Tables (schema v2): `attest_locks(account, height, block)`,
-//! `witness_accounts(account, state, head_cert)`, `frozen(account, proof)` and
-//! `pending(recipient, entries)`. Every value is a canonical, versioned, length-limited
+//! Tables (schema v3; every row keyed by its epoch): `attest_locks(epoch, account, height,
+//! block)`, `witness_accounts(epoch, account, state, head_cert)`, `frozen(epoch, account,
+//! proof)`, `pending(epoch, recipient, entries)` and `closed_epochs(epoch)`. Migration v3
+//! moves a v2 database's rows (a static witness set) to epoch 0. Every value is a canonical, versioned, length-limited
 //! encoding: a block is [`Block::encode`], a state [`AccountState::encode`], a certificate
 //! [`Certificate::encode`]; equivocation proofs and pending lists use the formats below
 //! (version [`WITNESS_RECORD_VERSION`], integers big-endian):
@@ -16,7 +17,7 @@
 //! **Durability.** The connection runs with `synchronous=FULL`, and every write is its own
 //! transaction: when a method returns `Ok`, the row is on disk. [`WitnessStore::put_lock`]
 //! is an `INSERT` in an immediate transaction that refuses (never overwrites) a different
-//! block at an existing `(account, height)`: the first lock survives whatever the caller
+//! block at an existing `(epoch, account, height)`: the first lock survives whatever the caller
 //! does, and the refusal is a SQLite primary-key constraint error
 //! ([`StoreError::is_lock_conflict`]).
 //!
@@ -112,28 +113,39 @@ impl SqliteWitnessStore {
         self.store
     }
 
-    fn try_lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError> {
+    fn try_lock(
+        &self,
+        epoch: u64,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Option<Block>, StoreError> {
         let height_sql = height_to_sql(height)?;
         let bytes: Option<Vec<u8>> = self
             .store
             .conn
-            .prepare_cached("SELECT block FROM attest_locks WHERE account = ?1 AND height = ?2")?
-            .query_row(params![&account.0[..], height_sql], |r| r.get(0))
+            .prepare_cached(
+                "SELECT block FROM attest_locks WHERE epoch = ?1 AND account = ?2 AND height = ?3",
+            )?
+            .query_row(
+                params![height_to_sql(epoch)?, &account.0[..], height_sql],
+                |r| r.get(0),
+            )
             .optional()?;
         bytes
             .map(|b| decode_lock_row(account.0.to_vec(), height_sql, b))
             .transpose()
     }
 
-    /// Collects `sql`'s rows through `decode`, skipping (and counting) the bad ones.
+    /// Collects the rows of `sql` (one `?1` parameter: the epoch) through `decode`.
     fn read_all<T>(
         &self,
         sql: &str,
+        epoch: u64,
         decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
         let mut stmt = self.store.conn.prepare(sql)?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(params![height_to_sql(epoch)?])?;
         while let Some(row) = rows.next()? {
             out.push(decode(row)?);
         }
@@ -155,8 +167,13 @@ impl StoreError {
 
 impl WitnessStore for SqliteWitnessStore {
     /// The locked block; a row that does not decode is [`StoreError::Corrupt`].
-    fn lock(&self, account: &AccountId, height: u64) -> Result<Option<Block>, StoreError> {
-        self.try_lock(account, height)
+    fn lock(
+        &self,
+        epoch: u64,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Option<Block>, StoreError> {
+        self.try_lock(epoch, account, height)
     }
 
     /// Inserts the lock in its own immediate transaction, durable (`synchronous=FULL`) when
@@ -164,7 +181,8 @@ impl WitnessStore for SqliteWitnessStore {
     /// copy; a different block is refused with a primary-key constraint error
     /// ([`StoreError::is_lock_conflict`]); an undecodable row at the slot is
     /// [`StoreError::Corrupt`]. Nothing is ever overwritten.
-    fn put_lock(&mut self, block: &Block) -> Result<(), StoreError> {
+    fn put_lock(&mut self, epoch: u64, block: &Block) -> Result<(), StoreError> {
+        let epoch_sql = height_to_sql(epoch)?;
         let account = block.body.account;
         let height = block.body.height;
         let height_sql = height_to_sql(height)?;
@@ -175,8 +193,8 @@ impl WitnessStore for SqliteWitnessStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<Vec<u8>> = tx
             .query_row(
-                "SELECT block FROM attest_locks WHERE account = ?1 AND height = ?2",
-                params![&account.0[..], height_sql],
+                "SELECT block FROM attest_locks WHERE epoch = ?1 AND account = ?2 AND height = ?3",
+                params![epoch_sql, &account.0[..], height_sql],
                 |r| r.get(0),
             )
             .optional()?;
@@ -188,23 +206,25 @@ impl WitnessStore for SqliteWitnessStore {
             return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
                 ffi::Error::new(ffi::SQLITE_CONSTRAINT_PRIMARYKEY),
                 Some(format!(
-                    "attest_locks: account {account} is already locked on another block at height {height}"
+                    "attest_locks: account {account} is already locked on another block at height {height} in epoch {epoch}"
                 )),
             )));
         }
         // A plain INSERT: even if the read above were wrong, the primary key refuses.
         tx.execute(
-            "INSERT INTO attest_locks (account, height, block) VALUES (?1, ?2, ?3)",
-            params![&account.0[..], height_sql, encoded],
+            "INSERT INTO attest_locks (epoch, account, height, block) VALUES (?1, ?2, ?3, ?4)",
+            params![epoch_sql, &account.0[..], height_sql, encoded],
         )?;
         tx.commit()?;
         Ok(())
     }
 
     /// Every account whose row decodes (bad rows are logged, counted and skipped).
-    fn accounts(&self) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError> {
+    fn accounts(&self, epoch: u64) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError> {
         self.read_all(
-            "SELECT account, state, head_cert FROM witness_accounts ORDER BY account",
+            "SELECT account, state, head_cert FROM witness_accounts WHERE epoch = ?1
+             ORDER BY account",
+            epoch,
             |r| decode_account_row(r.get(0)?, r.get(1)?, r.get(2)?),
         )
     }
@@ -213,15 +233,18 @@ impl WitnessStore for SqliteWitnessStore {
     /// nothing) a record that [`check`](SqliteWitnessStore::check) would reject.
     fn put_account(
         &mut self,
+        epoch: u64,
         account: AccountId,
         record: &CertifiedAccount,
     ) -> Result<(), StoreError> {
         validate_account(&account, record)?;
         self.store.conn.execute(
-            "INSERT INTO witness_accounts (account, state, head_cert) VALUES (?1, ?2, ?3)
-             ON CONFLICT(account) DO UPDATE SET state = excluded.state,
-                                                head_cert = excluded.head_cert",
+            "INSERT INTO witness_accounts (epoch, account, state, head_cert)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(epoch, account) DO UPDATE SET state = excluded.state,
+                                                       head_cert = excluded.head_cert",
             params![
+                height_to_sql(epoch)?,
                 &account.0[..],
                 record.state.encode(),
                 record.head.as_ref().map(Certificate::encode)
@@ -232,29 +255,36 @@ impl WitnessStore for SqliteWitnessStore {
 
     /// Every frozen account's proof whose row decodes (bad rows are logged, counted and
     /// skipped).
-    fn frozen(&self) -> Result<Vec<EquivocationProof>, StoreError> {
-        self.read_all("SELECT account, proof FROM frozen ORDER BY account", |r| {
-            decode_frozen_row(r.get(0)?, r.get(1)?)
-        })
+    fn frozen(&self, epoch: u64) -> Result<Vec<EquivocationProof>, StoreError> {
+        self.read_all(
+            "SELECT account, proof FROM frozen WHERE epoch = ?1 ORDER BY account",
+            epoch,
+            |r| decode_frozen_row(r.get(0)?, r.get(1)?),
+        )
     }
 
     /// Freezes the proof's account. Freezing is permanent: an account already frozen keeps
     /// its first proof.
-    fn put_frozen(&mut self, proof: &EquivocationProof) -> Result<(), StoreError> {
+    fn put_frozen(&mut self, epoch: u64, proof: &EquivocationProof) -> Result<(), StoreError> {
         validate_proof(proof)?;
         self.store.conn.execute(
-            "INSERT INTO frozen (account, proof) VALUES (?1, ?2)
-             ON CONFLICT(account) DO NOTHING",
-            params![&proof.account().0[..], encode_proof(proof)],
+            "INSERT INTO frozen (epoch, account, proof) VALUES (?1, ?2, ?3)
+             ON CONFLICT(epoch, account) DO NOTHING",
+            params![
+                height_to_sql(epoch)?,
+                &proof.account().0[..],
+                encode_proof(proof)
+            ],
         )?;
         Ok(())
     }
 
     /// Every recipient with at least one pending entry, whose row decodes (bad rows are
     /// logged, counted and skipped).
-    fn pending(&self) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError> {
+    fn pending(&self, epoch: u64) -> Result<Vec<(AccountId, Vec<PendingEntry>)>, StoreError> {
         self.read_all(
-            "SELECT recipient, entries FROM pending ORDER BY recipient",
+            "SELECT recipient, entries FROM pending WHERE epoch = ?1 ORDER BY recipient",
+            epoch,
             |r| decode_pending_row(r.get(0)?, r.get(1)?),
         )
     }
@@ -264,21 +294,43 @@ impl WitnessStore for SqliteWitnessStore {
     /// the format limit (1024 entries) is refused.
     fn put_pending(
         &mut self,
+        epoch: u64,
         recipient: AccountId,
         entries: &[PendingEntry],
     ) -> Result<(), StoreError> {
+        let epoch_sql = height_to_sql(epoch)?;
         if entries.is_empty() {
             self.store.conn.execute(
-                "DELETE FROM pending WHERE recipient = ?1",
-                params![&recipient.0[..]],
+                "DELETE FROM pending WHERE epoch = ?1 AND recipient = ?2",
+                params![epoch_sql, &recipient.0[..]],
             )?;
             return Ok(());
         }
         let encoded = encode_pending(entries)?;
         self.store.conn.execute(
-            "INSERT INTO pending (recipient, entries) VALUES (?1, ?2)
-             ON CONFLICT(recipient) DO UPDATE SET entries = excluded.entries",
-            params![&recipient.0[..], encoded],
+            "INSERT INTO pending (epoch, recipient, entries) VALUES (?1, ?2, ?3)
+             ON CONFLICT(epoch, recipient) DO UPDATE SET entries = excluded.entries",
+            params![epoch_sql, &recipient.0[..], encoded],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a `closed_epochs` row exists for `epoch`.
+    fn closed(&self, epoch: u64) -> Result<bool, StoreError> {
+        let found: Option<i64> = self
+            .store
+            .conn
+            .prepare_cached("SELECT epoch FROM closed_epochs WHERE epoch = ?1")?
+            .query_row(params![height_to_sql(epoch)?], |r| r.get(0))
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Inserts the `closed_epochs` row (idempotent), durable when this returns `Ok`.
+    fn put_closed(&mut self, epoch: u64) -> Result<(), StoreError> {
+        self.store.conn.execute(
+            "INSERT INTO closed_epochs (epoch) VALUES (?1) ON CONFLICT(epoch) DO NOTHING",
+            params![height_to_sql(epoch)?],
         )?;
         Ok(())
     }

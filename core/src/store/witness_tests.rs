@@ -36,7 +36,7 @@ impl Fixture {
     fn new() -> Self {
         let members: Vec<_> = (0..4).map(witness).collect();
         let rules = EpochRules {
-            epoch: 3,
+            epoch: 0,
             min_amount: 1,
             dmapps: BTreeSet::new(),
         };
@@ -71,7 +71,7 @@ impl Fixture {
             account: self.account(),
             height: 1,
             previous: state.head_hash,
-            epoch: 3,
+            epoch: 0,
             op: Op::Send {
                 to: RECIPIENT,
                 amount,
@@ -161,9 +161,9 @@ fn a_new_database_has_the_witness_tables_at_full_sync() {
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
         .expect("pragma");
     assert_eq!(sync, 2, "synchronous=FULL");
-    assert!(store.accounts().expect("read").is_empty());
-    assert!(store.frozen().expect("read").is_empty());
-    assert!(store.pending().expect("read").is_empty());
+    assert!(store.accounts(0).expect("read").is_empty());
+    assert!(store.frozen(0).expect("read").is_empty());
+    assert!(store.pending(0).expect("read").is_empty());
     assert_eq!(store.check().ok(), Some(()));
 }
 
@@ -186,7 +186,8 @@ fn a_v1_database_is_migrated_and_keeps_its_wallet_data() {
             .conn
             .execute_batch(
                 "DROP TABLE attest_locks; DROP TABLE witness_accounts;
-                 DROP TABLE frozen; DROP TABLE pending; PRAGMA user_version = 1;",
+                 DROP TABLE frozen; DROP TABLE pending; DROP TABLE closed_epochs;
+                 PRAGMA user_version = 1;",
             )
             .expect("downgrade");
     }
@@ -196,7 +197,7 @@ fn a_v1_database_is_migrated_and_keeps_its_wallet_data() {
         super::super::SCHEMA_VERSION
     );
     assert!(store.store().account(0).expect("read").is_some());
-    assert!(store.accounts().expect("read").is_empty());
+    assert!(store.accounts(0).expect("read").is_empty());
 }
 
 #[test]
@@ -207,13 +208,13 @@ fn locks_round_trip_through_a_reopen() {
     let block = f.send(10);
     {
         let mut store = reopen(&path);
-        assert_eq!(store.lock(&f.account(), 1).expect("read"), None);
-        store.put_lock(&block).expect("lock");
+        assert_eq!(store.lock(0, &f.account(), 1).expect("read"), None);
+        store.put_lock(0, &block).expect("lock");
     }
     let store = reopen(&path);
-    assert_eq!(store.lock(&f.account(), 1).expect("read"), Some(block));
-    assert_eq!(store.lock(&f.account(), 2).expect("read"), None);
-    assert_eq!(store.lock(&RECIPIENT, 1).expect("read"), None);
+    assert_eq!(store.lock(0, &f.account(), 1).expect("read"), Some(block));
+    assert_eq!(store.lock(0, &f.account(), 2).expect("read"), None);
+    assert_eq!(store.lock(0, &RECIPIENT, 1).expect("read"), None);
 }
 
 #[test]
@@ -225,13 +226,13 @@ fn a_different_block_at_a_locked_height_is_refused_and_the_first_lock_survives()
     let second = f.send(20);
     {
         let mut store = reopen(&path);
-        store.put_lock(&first).expect("lock");
+        store.put_lock(0, &first).expect("lock");
         let err = store
-            .put_lock(&second)
+            .put_lock(0, &second)
             .expect_err("a second block is refused");
         assert!(err.is_lock_conflict(), "{err}");
         assert_eq!(
-            store.lock(&f.account(), 1).expect("read"),
+            store.lock(0, &f.account(), 1).expect("read"),
             Some(first.clone())
         );
         // The same block again (re-signed: Falcon signatures differ) is accepted and the
@@ -244,16 +245,16 @@ fn a_different_block_at_a_locked_height_is_refused_and_the_first_lock_survives()
             .expect("sign")
             .signature;
         assert_ne!(again, first);
-        store.put_lock(&again).expect("same block");
+        store.put_lock(0, &again).expect("same block");
         assert_eq!(
-            store.lock(&f.account(), 1).expect("read"),
+            store.lock(0, &f.account(), 1).expect("read"),
             Some(first.clone())
         );
     }
     let mut store = reopen(&path);
-    assert_eq!(store.lock(&f.account(), 1).expect("read"), Some(first));
+    assert_eq!(store.lock(0, &f.account(), 1).expect("read"), Some(first));
     assert!(store
-        .put_lock(&second)
+        .put_lock(0, &second)
         .expect_err("still refused after a reopen")
         .is_lock_conflict());
     let locks: i64 = raw(&store)
@@ -287,9 +288,9 @@ fn accounts_round_trip_through_a_reopen() {
     {
         let mut store = reopen(&path);
         store
-            .put_account(f.account(), &genesis_record)
+            .put_account(0, f.account(), &genesis_record)
             .expect("put");
-        store.put_account(other_id, &other_record).expect("put");
+        store.put_account(0, other_id, &other_record).expect("put");
     }
     {
         let mut store = reopen(&path);
@@ -298,12 +299,14 @@ fn accounts_round_trip_through_a_reopen() {
             (other_id, other_record.clone()),
         ];
         expected.sort_by_key(|(a, _)| *a);
-        assert_eq!(store.accounts().expect("read"), expected);
+        assert_eq!(store.accounts(0).expect("read"), expected);
         // A new certified head replaces the record.
-        store.put_account(f.account(), &certified).expect("advance");
+        store
+            .put_account(0, f.account(), &certified)
+            .expect("advance");
     }
     let store = reopen(&path);
-    let accounts: BTreeMap<_, _> = store.accounts().expect("read").into_iter().collect();
+    let accounts: BTreeMap<_, _> = store.accounts(0).expect("read").into_iter().collect();
     assert_eq!(accounts.len(), 2);
     assert_eq!(accounts[&f.account()], certified);
     assert_eq!(accounts[&other_id], other_record);
@@ -320,7 +323,7 @@ fn inconsistent_account_records_are_not_written() {
     };
     // Under another account's id.
     assert!(matches!(
-        store.put_account(RECIPIENT, &record),
+        store.put_account(0, RECIPIENT, &record),
         Err(StoreError::Corrupt(_))
     ));
     // With a head certificate that does not certify the state's head.
@@ -331,10 +334,10 @@ fn inconsistent_account_records_are_not_written() {
         head: Some(cert),
     };
     assert!(matches!(
-        store.put_account(f.account(), &stale),
+        store.put_account(0, f.account(), &stale),
         Err(StoreError::Corrupt(_))
     ));
-    assert!(store.accounts().expect("read").is_empty());
+    assert!(store.accounts(0).expect("read").is_empty());
 }
 
 #[test]
@@ -349,19 +352,19 @@ fn frozen_accounts_round_trip_and_keep_their_first_proof() {
     };
     {
         let mut store = reopen(&path);
-        store.put_frozen(&proof).expect("freeze");
+        store.put_frozen(0, &proof).expect("freeze");
     }
     {
         let mut store = reopen(&path);
-        assert_eq!(store.frozen().expect("read"), vec![proof.clone()]);
+        assert_eq!(store.frozen(0).expect("read"), vec![proof.clone()]);
         let swapped = EquivocationProof {
             first: b,
             second: a,
         };
-        store.put_frozen(&swapped).expect("freeze again");
+        store.put_frozen(0, &swapped).expect("freeze again");
     }
     let store = reopen(&path);
-    assert_eq!(store.frozen().expect("read"), vec![proof]);
+    assert_eq!(store.frozen(0).expect("read"), vec![proof]);
 }
 
 #[test]
@@ -374,21 +377,21 @@ fn pending_lists_round_trip_in_order_and_empty_lists_are_removed() {
     let list2 = vec![entry(4, 1)];
     {
         let mut store = reopen(&path);
-        store.put_pending(r2, &list2).expect("put");
-        store.put_pending(r1, &list1).expect("put");
+        store.put_pending(0, r2, &list2).expect("put");
+        store.put_pending(0, r1, &list1).expect("put");
     }
     {
         let mut store = reopen(&path);
         assert_eq!(
-            store.pending().expect("read"),
+            store.pending(0).expect("read"),
             vec![(r1, list1.clone()), (r2, list2.clone())]
         );
-        store.put_pending(r1, &list1[1..]).expect("replace");
-        store.put_pending(r2, &[]).expect("clear");
+        store.put_pending(0, r1, &list1[1..]).expect("replace");
+        store.put_pending(0, r2, &[]).expect("clear");
     }
     let mut store = reopen(&path);
     assert_eq!(
-        store.pending().expect("read"),
+        store.pending(0).expect("read"),
         vec![(r1, list1[1..].to_vec())]
     );
     let full: Vec<_> = (0..MAX_PENDING_PER_RECIPIENT as u64)
@@ -399,15 +402,15 @@ fn pending_lists_round_trip_in_order_and_empty_lists_are_removed() {
             send_hash: Hash([7; 32]),
         })
         .collect();
-    store.put_pending(r2, &full).expect("a full list");
+    store.put_pending(0, r2, &full).expect("a full list");
     let too_many = vec![entry(1, 1); MAX_STORED_PENDING + 1];
     assert!(matches!(
-        store.put_pending(r1, &too_many),
+        store.put_pending(0, r1, &too_many),
         Err(StoreError::Corrupt(_))
     ));
     let store = reopen(&path);
     assert_eq!(
-        store.pending().expect("read"),
+        store.pending(0).expect("read"),
         vec![(r1, list1[1..].to_vec()), (r2, full)]
     );
 }
@@ -459,7 +462,7 @@ fn a_restarted_witness_never_attests_a_second_block_at_a_locked_height() {
         assert!(matches!(reply, AttestReply::Frozen(_)), "{reply:?}");
     }
     let store = node.into_store();
-    assert_eq!(store.lock(&f.account(), 1).expect("read"), Some(first));
+    assert_eq!(store.lock(0, &f.account(), 1).expect("read"), Some(first));
 }
 
 #[test]
@@ -541,7 +544,7 @@ fn corrupt_rows_are_typed_errors_and_never_panics() {
     let state = f.genesis_state().encode();
     let cases: Vec<(&str, Vec<Box<dyn rusqlite::ToSql>>)> = vec![
         (
-            "INSERT INTO attest_locks VALUES (?1, ?2, ?3)",
+            "INSERT INTO attest_locks VALUES (0, ?1, ?2, ?3)",
             vec![
                 Box::new(account.0.to_vec()),
                 Box::new(1i64),
@@ -550,7 +553,7 @@ fn corrupt_rows_are_typed_errors_and_never_panics() {
         ),
         // A valid block under the wrong height.
         (
-            "INSERT INTO attest_locks VALUES (?1, ?2, ?3)",
+            "INSERT INTO attest_locks VALUES (0, ?1, ?2, ?3)",
             vec![
                 Box::new(account.0.to_vec()),
                 Box::new(2i64),
@@ -558,11 +561,11 @@ fn corrupt_rows_are_typed_errors_and_never_panics() {
             ],
         ),
         (
-            "INSERT INTO witness_accounts VALUES (?1, ?2, NULL)",
+            "INSERT INTO witness_accounts VALUES (0, ?1, ?2, NULL)",
             vec![Box::new(account.0.to_vec()), Box::new(state[..50].to_vec())],
         ),
         (
-            "INSERT INTO witness_accounts VALUES (?1, ?2, ?3)",
+            "INSERT INTO witness_accounts VALUES (0, ?1, ?2, ?3)",
             vec![
                 Box::new(account.0.to_vec()),
                 Box::new(state.clone()),
@@ -571,22 +574,22 @@ fn corrupt_rows_are_typed_errors_and_never_panics() {
         ),
         // A valid state under another account.
         (
-            "INSERT INTO witness_accounts VALUES (?1, ?2, NULL)",
+            "INSERT INTO witness_accounts VALUES (0, ?1, ?2, NULL)",
             vec![Box::new(RECIPIENT.0.to_vec()), Box::new(state.clone())],
         ),
         (
-            "INSERT INTO frozen VALUES (?1, ?2)",
+            "INSERT INTO frozen VALUES (0, ?1, ?2)",
             vec![Box::new(account.0.to_vec()), Box::new(vec![1u8])],
         ),
         (
-            "INSERT INTO pending VALUES (?1, ?2)",
+            "INSERT INTO pending VALUES (0, ?1, ?2)",
             vec![
                 Box::new(RECIPIENT.0.to_vec()),
                 Box::new(vec![1u8, 0xFF, 0xFF, 0xFF, 0xFF]),
             ],
         ),
         (
-            "INSERT INTO pending VALUES (?1, ?2)",
+            "INSERT INTO pending VALUES (0, ?1, ?2)",
             vec![
                 Box::new(RECIPIENT.0.to_vec()),
                 Box::new(vec![2u8, 0, 0, 0, 0]),
@@ -616,6 +619,7 @@ fn corrupt_rows_found_after_opening_are_typed_errors_and_never_overwritten() {
     let mut store = reopen(&path);
     store
         .put_account(
+            0,
             account,
             &CertifiedAccount {
                 state: f.genesis_state(),
@@ -623,11 +627,13 @@ fn corrupt_rows_found_after_opening_are_typed_errors_and_never_overwritten() {
             },
         )
         .expect("put");
-    store.put_pending(RECIPIENT, &[entry(1, 5)]).expect("put");
+    store
+        .put_pending(0, RECIPIENT, &[entry(1, 5)])
+        .expect("put");
     // The disk goes bad under a running witness.
     raw(&store)
         .execute(
-            "INSERT INTO attest_locks VALUES (?1, 1, X'00')",
+            "INSERT INTO attest_locks VALUES (0, ?1, 1, X'00')",
             params![&account.0[..]],
         )
         .expect("inject");
@@ -639,14 +645,14 @@ fn corrupt_rows_found_after_opening_are_typed_errors_and_never_overwritten() {
         .expect("inject");
 
     assert!(matches!(
-        store.lock(&account, 1),
+        store.lock(0, &account, 1),
         Err(StoreError::Corrupt(_))
     ));
-    assert!(matches!(store.accounts(), Err(StoreError::Corrupt(_))));
-    assert!(matches!(store.pending(), Err(StoreError::Corrupt(_))));
+    assert!(matches!(store.accounts(0), Err(StoreError::Corrupt(_))));
+    assert!(matches!(store.pending(0), Err(StoreError::Corrupt(_))));
     // The unreadable lock still holds its slot: nothing is attested over it.
     assert!(matches!(
-        store.put_lock(&block),
+        store.put_lock(0, &block),
         Err(StoreError::Corrupt(_))
     ));
     let kept: Vec<u8> = raw(&store)
@@ -701,4 +707,84 @@ fn stored_value_formats_refuse_garbage_and_foreign_versions() {
         let _ = decode_proof(&versioned);
         let _ = decode_pending(&versioned);
     }
+}
+
+#[test]
+fn a_v2_database_is_migrated_to_epoch_zero_and_keeps_its_witness_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.db");
+    let mut f = Fixture::new();
+    let block = f.send(10);
+    {
+        let store = Store::open(&path).expect("open");
+        // Rebuild the v2 witness tables, as a v2 build left them, with one row each.
+        store
+            .conn
+            .execute_batch(
+                "DROP TABLE attest_locks; DROP TABLE witness_accounts;
+                 DROP TABLE frozen; DROP TABLE pending; DROP TABLE closed_epochs;
+                 CREATE TABLE attest_locks (account BLOB NOT NULL, height INTEGER NOT NULL,
+                     block BLOB NOT NULL, PRIMARY KEY (account, height)) STRICT;
+                 CREATE TABLE witness_accounts (account BLOB NOT NULL PRIMARY KEY,
+                     state BLOB NOT NULL, head_cert BLOB) STRICT;
+                 CREATE TABLE frozen (account BLOB NOT NULL PRIMARY KEY,
+                     proof BLOB NOT NULL) STRICT;
+                 CREATE TABLE pending (recipient BLOB NOT NULL PRIMARY KEY,
+                     entries BLOB NOT NULL) STRICT;
+                 PRAGMA user_version = 2;",
+            )
+            .expect("downgrade");
+        store
+            .conn
+            .execute(
+                "INSERT INTO attest_locks VALUES (?1, 1, ?2)",
+                rusqlite::params![&f.account().0[..], block.encode()],
+            )
+            .expect("lock row");
+        store
+            .conn
+            .execute(
+                "INSERT INTO witness_accounts VALUES (?1, ?2, NULL)",
+                rusqlite::params![&f.account().0[..], f.genesis_state().encode()],
+            )
+            .expect("account row");
+    }
+    let mut store = SqliteWitnessStore::open(&path).expect("migrate");
+    assert_eq!(
+        store.store().schema_version().expect("version"),
+        super::super::SCHEMA_VERSION
+    );
+    assert_eq!(store.lock(0, &f.account(), 1).expect("read"), Some(block));
+    assert_eq!(store.lock(1, &f.account(), 1).expect("read"), None);
+    assert_eq!(store.accounts(0).expect("read").len(), 1);
+    assert!(store.accounts(1).expect("read").is_empty());
+    assert!(!store.closed(0).expect("read"));
+    store.put_closed(0).expect("close");
+    drop(store);
+    let store = reopen(&path);
+    assert!(store.closed(0).expect("read"), "closed(e) is durable");
+    assert!(!store.closed(1).expect("read"));
+}
+
+#[test]
+fn records_of_different_epochs_never_mix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut f = Fixture::new();
+    let first = f.send(10);
+    let second = f.send(11);
+    let mut store = SqliteWitnessStore::open(dir.path().join("w.db")).expect("open");
+    store.put_lock(0, &first).expect("lock in 0");
+    // Another epoch's slot is separate: a different block may be locked there.
+    store.put_lock(1, &second).expect("lock in 1");
+    assert!(store
+        .put_lock(1, &first)
+        .expect_err("conflict")
+        .is_lock_conflict());
+    assert_eq!(store.lock(0, &f.account(), 1).expect("read"), Some(first));
+    assert_eq!(store.lock(1, &f.account(), 1).expect("read"), Some(second));
+    store
+        .put_pending(1, RECIPIENT, &[entry(1, 5)])
+        .expect("put");
+    assert!(store.pending(0).expect("read").is_empty());
+    assert_eq!(store.pending(1).expect("read").len(), 1);
 }
