@@ -45,6 +45,14 @@ impl From<&AttestReply> for MemberAnswer {
             AttestReply::NeedCertificate { height, .. } => {
                 MemberAnswer::NeedCertificate { height: *height }
             }
+            // The network layer does not run epoch changes yet (docs/net.md): a member
+            // waiting for handovers cannot attest now, one that closed the epoch never will.
+            AttestReply::NeedHandover { epoch, .. } => {
+                MemberAnswer::Unavailable(format!("needs handovers of epoch {epoch}"))
+            }
+            AttestReply::EpochClosed { epoch } => {
+                MemberAnswer::Rejected(format!("epoch {epoch} is closed"))
+            }
             AttestReply::Invalid(e) => MemberAnswer::Rejected(format!("invalid block: {e}")),
             AttestReply::BadSendCertificate(e) => {
                 MemberAnswer::Rejected(format!("bad send certificate: {e}"))
