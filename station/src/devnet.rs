@@ -386,12 +386,9 @@ impl Wallet {
             if self.stuck {
                 return;
             }
-            let next = waiting.iter().position(|c| {
-                matches!(
-                    next_receive(&self.state, 0, c, now_ms(), DmappId::WALLET),
-                    Ok(_)
-                )
-            });
+            let next = waiting
+                .iter()
+                .position(|c| next_receive(&self.state, 0, c, now_ms(), DmappId::WALLET).is_ok());
             let Some(i) = next else {
                 return;
             };
@@ -463,18 +460,28 @@ fn pause(rng: &mut ChaCha8Rng, mean_ms: u64) -> Duration {
     Duration::from_millis(rng.next_u64() % (2 * mean_ms + 1))
 }
 
-/// A phone's life: send to random wallets until `stop_sending`, receiving in between;
-/// then receive until `stop_receiving` or until nothing is in flight.
-async fn phone_loop(
-    mut wallet: Wallet,
-    phone: NetHandle,
+/// What every phone shares: the wallets to send to, the counters, the schedule.
+#[derive(Clone)]
+struct Plan {
     accounts: Arc<Vec<AccountId>>,
     stats: Arc<Mutex<Stats>>,
     seed: u64,
     pause_ms: u64,
     stop_sending: tokio::time::Instant,
     stop_receiving: tokio::time::Instant,
-) -> Wallet {
+}
+
+/// A phone's life: send to random wallets until `stop_sending`, receiving in between;
+/// then receive until `stop_receiving` or until nothing is in flight.
+async fn phone_loop(mut wallet: Wallet, phone: NetHandle, plan: Plan) -> Wallet {
+    let Plan {
+        accounts,
+        stats,
+        seed,
+        pause_ms,
+        stop_sending,
+        stop_receiving,
+    } = plan;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (wallet.index as u64).wrapping_mul(0x9e37_79b9));
     while tokio::time::Instant::now() < stop_sending && !wallet.stuck {
         wallet.receive_all(&phone, &stats).await;
@@ -648,7 +655,14 @@ pub async fn run_devnet(
     let stats = Arc::new(Mutex::new(Stats::default()));
     let started = tokio::time::Instant::now();
     let stop_sending = started + Duration::from_secs(args.duration);
-    let stop_receiving = stop_sending + DRAIN;
+    let plan = Plan {
+        accounts: accounts.clone(),
+        stats: stats.clone(),
+        seed: args.seed,
+        pause_ms: args.pause_ms,
+        stop_sending,
+        stop_receiving: stop_sending + DRAIN,
+    };
     let mut tasks = Vec::new();
     for (i, keys) in devnet.wallet_keys.iter().enumerate() {
         let state = states
@@ -666,12 +680,7 @@ pub async fn run_devnet(
         tasks.push(tokio::spawn(phone_loop(
             wallet,
             phones[i].clone(),
-            accounts.clone(),
-            stats.clone(),
-            args.seed,
-            args.pause_ms,
-            stop_sending,
-            stop_receiving,
+            plan.clone(),
         )));
     }
 

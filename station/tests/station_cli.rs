@@ -120,7 +120,7 @@ impl Stations {
 
 fn write_config(dir: &Path, index: usize, stations: &[Multiaddr]) -> PathBuf {
     // Both transports: QUIC for even stations, TCP for odd ones.
-    let listen = if index % 2 == 0 {
+    let listen = if index.is_multiple_of(2) {
         "/ip4/127.0.0.1/udp/0/quic-v1"
     } else {
         "/ip4/127.0.0.1/tcp/0"
@@ -211,11 +211,10 @@ fn four_station_processes_certify_a_phone_transfer() {
     // 2. Start the stations one by one, each knowing the ones before it.
     let mut stations = Stations::new();
     let mut addrs: Vec<Multiaddr> = Vec::new();
-    for i in 0..STATIONS {
+    for (i, (peer, _)) in identities.iter().enumerate() {
         let config = write_config(dir.path(), i, &addrs);
         stations.spawn(i, &config);
         stations.wait_line(Some(i), "witness duty", |l| l.contains("witness duty"));
-        let peer = &identities[i].0;
         let line = stations.wait_line(Some(i), "a listen address", |l| {
             l.starts_with("listening ") && l.ends_with(&format!("/p2p/{peer}"))
         });
