@@ -1,8 +1,8 @@
 //! `zeropole`: the ZeroPole command line.
 //!
-//! Today: `wallet new`, `wallet restore`, `sim` (the deterministic simulator) and `bench`
-//! (POC cost model and scaling). The station and devnet commands arrive with the network
-//! layer.
+//! `wallet new`, `wallet restore`, `station` (an operator's station), `devnet` (a whole
+//! network on loopback), `sim` (the deterministic simulator) and `bench` (POC cost model
+//! and scaling).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -32,6 +32,12 @@ enum Command {
     /// Wallets: Falcon-512 accounts derived from a 24-word phrase.
     #[command(subcommand)]
     Wallet(WalletCommand),
+    /// Run a station (relay, kad, POC collection, witness duty if admitted) from a TOML
+    /// configuration.
+    Station(zeropole::station::StationArgs),
+    /// A whole network on loopback: 2 stations, phone witnesses and phones sending real
+    /// transfers; prints confirmation latency and checks the supply.
+    Devnet(zeropole::devnet::DevnetArgs),
     /// Deterministic simulation of the ledger and POC with faults and byzantine actors.
     Sim(sim::SimArgs),
     /// POC throughput and cost model, in-process with real Falcon-512 (`--scaling`: the
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Wallet(WalletCommand::New { db }) => wallet_new(db),
         Command::Wallet(WalletCommand::Restore { db }) => wallet_restore(db),
+        Command::Station(args) => return zeropole::station::run(args),
+        Command::Devnet(args) => return zeropole::devnet::run(args),
         Command::Sim(args) => return sim::run(args),
         Command::Bench(args) => return bench::run(args),
         #[cfg(target_os = "linux")]
