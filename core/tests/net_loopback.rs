@@ -167,3 +167,16 @@ async fn scenario() {
     .expect("certified through the second station");
     assert_eq!(second.block.body.height, 2);
 }
+
+/// Stations that only know the first station still learn every witness: peer records are
+/// passed on (start_stations waits until every station knows all 6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_records_spread_through_a_star() {
+    tokio::time::timeout(BOUND, async {
+        let devnet = Devnet::generate(8, 6, 1, Some(4)).expect("devnet");
+        let stations = start_stations(&devnet, |c| c.bootstrap.truncate(1)).await;
+        assert_eq!(stations.handles.len(), 6);
+    })
+    .await
+    .expect("bounded");
+}

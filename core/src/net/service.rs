@@ -1086,6 +1086,7 @@ impl<S: WitnessStore> Service<S> {
 
     fn learn_records(&mut self, records: Vec<PeerRecord>) {
         let me = self.me();
+        let mut fresh = Vec::new();
         for record in records {
             if Some(record.witness) == me || !record.verify(&self.epoch) {
                 continue;
@@ -1112,7 +1113,31 @@ impl<S: WitnessStore> Service<S> {
                 b.table_mut().insert(ov);
                 self.overlay_peers.insert(ov, record.peer_id);
             }
+            fresh.push(record.clone());
             self.records.insert(record.witness, record);
+        }
+        // Pass new records on to the peers already exchanged with (each node forwards a
+        // record version once, so this stops), so a witness that reached one station
+        // becomes known to all of them.
+        if fresh.is_empty() || (!self.is_station() && self.duty.is_none()) {
+            return;
+        }
+        let peers: Vec<PeerId> = self
+            .records_sent
+            .iter()
+            .filter(|p| self.swarm.is_connected(p))
+            .copied()
+            .collect();
+        for peer in peers {
+            let forward: Vec<PeerRecord> = fresh
+                .iter()
+                .filter(|r| r.peer_id != peer)
+                .cloned()
+                .collect();
+            if !forward.is_empty() {
+                let rid = self.send(&peer, Request::Records(forward));
+                self.outbound.insert(rid, Pending::Records);
+            }
         }
     }
 
