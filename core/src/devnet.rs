@@ -39,13 +39,30 @@ impl Devnet {
         wallets: usize,
         n: Option<usize>,
     ) -> Result<Self, GenesisError> {
+        let wallet_keys = (0..wallets)
+            .map(|i| key(seed, "wallet", i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allocations: Vec<(PublicKey, u64)> = wallet_keys
+            .iter()
+            .map(|k| (k.public_key().clone(), WALLET_FUNDS))
+            .collect();
+        let mut devnet = Self::generate_for(seed, stations, &allocations, n)?;
+        devnet.wallet_keys = wallet_keys;
+        Ok(devnet)
+    }
+
+    /// Like [`generate`](Self::generate), but funds the given accounts (e.g. wallets
+    /// derived from phrases by an SDK test) instead of generating wallet keys.
+    pub fn generate_for(
+        seed: u64,
+        stations: usize,
+        allocations: &[(PublicKey, u64)],
+        n: Option<usize>,
+    ) -> Result<Self, GenesisError> {
         let mut authority = key(seed, "admission-authority", 0)?;
         let reviewer = key(seed, "review-authority", 0)?;
         let station_keys = (0..stations)
             .map(|i| key(seed, "station", i))
-            .collect::<Result<Vec<_>, _>>()?;
-        let wallet_keys = (0..wallets)
-            .map(|i| key(seed, "wallet", i))
             .collect::<Result<Vec<_>, _>>()?;
         let seed_0 = blake3::derive_key("zeropole/devnet/seed_0/v1", &seed.to_be_bytes());
         let mut builder = GenesisBuilder::new("zeropole-devnet")
@@ -54,8 +71,8 @@ impl Devnet {
             .seed(seed_0)
             .admission_authority(&authority.public_key().clone())
             .review_authority(reviewer.public_key());
-        for w in &wallet_keys {
-            builder = builder.allocation(w.public_key(), WALLET_FUNDS);
+        for (public_key, amount) in allocations {
+            builder = builder.allocation(public_key, *amount);
         }
         for (i, s) in station_keys.iter().enumerate() {
             builder = builder.witness(
@@ -67,7 +84,7 @@ impl Devnet {
         Ok(Devnet {
             genesis: builder.build()?,
             station_keys,
-            wallet_keys,
+            wallet_keys: Vec::new(),
         })
     }
 

@@ -227,6 +227,23 @@ impl BlockBody {
     }
 }
 
+impl BlockBody {
+    /// Decodes exactly one body (what a wallet's sign-once record keeps as the payload).
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_BLOCK_LEN {
+            return Err(DecodeError::TooLong {
+                field: "block body",
+                len: bytes.len(),
+                max: MAX_BLOCK_LEN,
+            });
+        }
+        let mut r = Reader::new(bytes);
+        let body = BlockBody::read(&mut r)?;
+        r.finish()?;
+        Ok(body)
+    }
+}
+
 /// A signed block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {

@@ -26,4 +26,4 @@ pub mod wire;
 pub use config::{NetConfig, RelayLimits, StationConfig, Timers};
 pub use error::NetError;
 pub use peer_record::PeerRecord;
-pub use service::{NetEvent, NetHandle, NetMetrics, NetStatus, Network, WitnessDuty};
+pub use service::{peer_id_of, NetEvent, NetHandle, NetMetrics, NetStatus, Network, WitnessDuty};

@@ -497,6 +497,11 @@ fn overlay_id(peer: &PeerId) -> crate::broadcast::OverlayId {
     crate::broadcast::OverlayId::from_peer_id_bytes(&peer.to_bytes())
 }
 
+/// The PeerId an address names (its `/p2p/<id>` part), if any.
+pub fn peer_id_of(addr: &Multiaddr) -> Option<PeerId> {
+    peer_of(addr)
+}
+
 fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
     addr.iter().find_map(|p| match p {
         Protocol::P2p(id) => Some(id),

@@ -95,6 +95,14 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE closed_epochs (
          epoch INTEGER NOT NULL PRIMARY KEY CHECK (epoch >= 0)
      ) STRICT;",
+    // v4: a node's own chain (DESIGN.md §8): the certificate of every certified block of
+    // its account, by height (the state is rebuilt from genesis + these).
+    "CREATE TABLE chain_certificates (
+         account BLOB NOT NULL CHECK (length(account) = 32),
+         height  INTEGER NOT NULL CHECK (height >= 1),
+         cert    BLOB NOT NULL,
+         PRIMARY KEY (account, height)
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

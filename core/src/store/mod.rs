@@ -5,6 +5,7 @@
 //! record is on disk before [`Store::record_signature`] returns, and the caller releases a
 //! signature only after that.
 
+mod chain;
 mod migrations;
 mod witness;
 
@@ -16,6 +17,7 @@ use thiserror::Error;
 
 use crate::crypto::{AccountId, Hash};
 
+pub use chain::ChainStore;
 pub use migrations::SCHEMA_VERSION;
 pub use witness::{SqliteWitnessStore, WITNESS_RECORD_VERSION};
 

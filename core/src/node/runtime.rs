@@ -1,0 +1,693 @@
+//! The `Node` a phone app embeds (DESIGN.md §1, §7, §9): it owns a small tokio runtime,
+//! its wallet (sign-once SQLite), its own certified chain (SQLite) and a libp2p swarm, and
+//! serves commands (send, receive pending, balance, history, status) and events.
+//!
+//! Every async method runs on the node's own runtime, so the caller's thread (a Kotlin
+//! coroutine, a Swift task, a test) never blocks and its runtime does not matter.
+//! Operations on the account are serialised: one block at a time, heights in order.
+//!
+//! Durability: a block is signed through the wallet's sign-once guard (recorded before the
+//! signature exists), and its certificate is written to the chain store before the node
+//! reports it. After a crash between the two, [`Node::start`] finds the signed block at
+//! head + 1 and submits it again (the same block: sign-once makes that idempotent).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use libp2p::{identity, Multiaddr};
+use tokio::sync::mpsc;
+
+use super::NodeError;
+use crate::crypto::{AccountId, SeedPhrase, Signature};
+use crate::genesis::Genesis;
+use crate::ledger::{
+    apply_certified, next_receive, next_send, AccountState, Block, BlockBody, DmappId, Op,
+};
+use crate::net::{NetConfig, NetEvent, NetHandle, Network};
+use crate::poc::{AttestRequest, Certificate, Epoch};
+use crate::store::{ChainStore, SqliteWitnessStore, Store};
+use crate::wallet::Wallet;
+
+/// How to start a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where the node keeps its databases and transport key (the app's no-backup dir).
+    pub data_dir: PathBuf,
+    /// The network's genesis (TOML, R_0).
+    pub genesis_toml: String,
+    /// Home stations: multiaddrs ending in `/p2p/<peer id>` (at least one; two from
+    /// different operators in production).
+    pub home_stations: Vec<String>,
+    /// The dmapp this app is (its blocks carry this id); must be reviewed in the genesis
+    /// registry. `DmappId::WALLET` (all zeros) is the built-in wallet.
+    pub dmapp: DmappId,
+    /// Threads of the node's runtime (phones: 1–2).
+    pub worker_threads: usize,
+}
+
+/// Something that happened, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A transfer of this account was certified.
+    TransferCertified {
+        /// Block height.
+        height: u64,
+        /// Recipient.
+        to: AccountId,
+        /// Amount.
+        amount: u64,
+        /// Submit → certificate, in milliseconds.
+        latency_ms: u64,
+    },
+    /// A payment to this account was received (its `Receive` certified).
+    TransferReceived {
+        /// Block height of the `Receive`.
+        height: u64,
+        /// Sender.
+        from: AccountId,
+        /// Amount.
+        amount: u64,
+    },
+    /// An inbox sync finished: `received` payments taken, `waiting` still pending (out of
+    /// order, to be taken next time).
+    SyncDone {
+        /// Payments received in this sync.
+        received: usize,
+        /// Certified sends still waiting.
+        waiting: usize,
+    },
+    /// A home station connected (`true`) or was lost (`false`).
+    StationConnection {
+        /// The station's PeerId.
+        peer: String,
+        /// Connected or lost.
+        connected: bool,
+    },
+    /// After `network_changed()`: reachable again after this many milliseconds.
+    Reachable {
+        /// Milliseconds since the change was reported.
+        after_ms: u64,
+    },
+    /// The node paused (sockets and SQLite closed).
+    Paused,
+    /// The node resumed.
+    Resumed,
+}
+
+/// A snapshot of the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// This account.
+    pub account: AccountId,
+    /// Certified balance.
+    pub balance: u64,
+    /// Certified head height.
+    pub height: u64,
+    /// Home stations connected now.
+    pub stations_connected: usize,
+    /// Whether the node is paused.
+    pub paused: bool,
+}
+
+/// One certified block of this account, for the app's history screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Height.
+    pub height: u64,
+    /// Sent (`true`) or received.
+    pub outgoing: bool,
+    /// The other account.
+    pub counterparty: AccountId,
+    /// Amount.
+    pub amount: u64,
+    /// Balance after the block.
+    pub balance: u64,
+}
+
+/// A certified transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The block's height.
+    pub height: u64,
+    /// Balance after it.
+    pub balance: u64,
+    /// Its certificate.
+    pub certificate: Certificate,
+}
+
+struct Book {
+    wallet: Option<Wallet>,
+    chain: Option<ChainStore>,
+    state: AccountState,
+    certs: Vec<Certificate>,
+}
+
+struct Shared {
+    config: NodeConfig,
+    phrase: SeedPhrase,
+    account: AccountId,
+    epoch: Epoch,
+    transport_key: identity::Keypair,
+    home: Vec<Multiaddr>,
+    book: tokio::sync::Mutex<Book>,
+    net: Mutex<Option<NetHandle>>,
+    events: mpsc::UnboundedSender<NodeEvent>,
+}
+
+/// A running node. Dropping it stops it.
+pub struct Node {
+    runtime: Option<tokio::runtime::Runtime>,
+    shared: Arc<Shared>,
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<NodeEvent>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn transport_key(dir: &std::path::Path) -> Result<identity::Keypair, NodeError> {
+    let path = dir.join("transport.key");
+    if let Ok(bytes) = std::fs::read(&path) {
+        return identity::Keypair::from_protobuf_encoding(&bytes)
+            .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())));
+    }
+    let key = identity::Keypair::generate_ed25519();
+    let bytes = key
+        .to_protobuf_encoding()
+        .map_err(|e| NodeError::Config(e.to_string()))?;
+    std::fs::write(&path, bytes)
+        .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key)
+}
+
+impl Node {
+    /// Opens (or creates) the node of `phrase` in `config.data_dir` and starts its
+    /// network. Fails with a typed error on a bad phrase, genesis, address or dmapp.
+    pub fn start(config: NodeConfig, phrase: &str) -> Result<Node, NodeError> {
+        let genesis = Genesis::from_toml_str(&config.genesis_toml)
+            .map_err(|e| NodeError::Config(format!("genesis: {e}")))?;
+        let epoch = genesis.epoch0();
+        if config.dmapp != DmappId::WALLET && !epoch.rules.dmapps.contains(&config.dmapp) {
+            return Err(NodeError::UnreviewedDmapp(hex::encode(config.dmapp.0)));
+        }
+        if config.home_stations.is_empty() {
+            return Err(NodeError::Config("no home station".into()));
+        }
+        let home = config
+            .home_stations
+            .iter()
+            .map(|s| {
+                s.parse::<Multiaddr>()
+                    .map_err(|e| NodeError::Config(format!("home station {s:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| NodeError::Config(format!("{}: {e}", config.data_dir.display())))?;
+        let wallet = Wallet::restore(config.data_dir.join("wallet.db"), phrase)?;
+        let phrase = SeedPhrase::parse(phrase).map_err(crate::wallet::WalletError::Phrase)?;
+        let account = wallet.account_id();
+        let chain = ChainStore::new(Store::open(config.data_dir.join("chain.db"))?)?;
+        let genesis_state = genesis
+            .genesis_states()
+            .into_iter()
+            .find(|(a, _)| *a == account)
+            .map(|(_, s)| s);
+        let certs = chain.certificates(&account)?;
+        // Accounts without an allocation start from an empty state at height 0 (they
+        // can receive; their first block will need an `Open` — not supported yet).
+        let mut state = genesis_state.unwrap_or_else(|| AccountState {
+            public_key: wallet.public_key().clone(),
+            head_height: 0,
+            head_hash: crate::crypto::hash_tagged(
+                crate::crypto::Domain::Block,
+                &wallet.public_key().to_bytes(),
+            ),
+            balance: 0,
+            last_timestamp_ms: 0,
+            last_sent_to: Default::default(),
+            recv_cursor: Default::default(),
+        });
+        for c in &certs {
+            state = apply_certified(&state, &c.block);
+        }
+        let transport_key = transport_key(&config.data_dir)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.worker_threads.max(1))
+            .thread_name("zeropole-node")
+            .enable_all()
+            .build()
+            .map_err(|e| NodeError::Config(format!("runtime: {e}")))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            config,
+            phrase,
+            account,
+            epoch,
+            transport_key,
+            home,
+            book: tokio::sync::Mutex::new(Book {
+                wallet: Some(wallet),
+                chain: Some(chain),
+                state,
+                certs,
+            }),
+            net: Mutex::new(None),
+            events: tx,
+        });
+        {
+            let _guard = runtime.enter();
+            shared.start_network()?;
+        }
+        let node = Node {
+            runtime: Some(runtime),
+            shared,
+            events: tokio::sync::Mutex::new(rx),
+        };
+        // A block signed before a crash but never certified goes out again.
+        let shared = node.shared.clone();
+        node.rt()?.spawn(async move {
+            if let Err(e) = shared.resubmit_signed().await {
+                log::warn!("resubmitting the pending block failed: {e}");
+            }
+        });
+        Ok(node)
+    }
+
+    fn rt(&self) -> Result<&tokio::runtime::Runtime, NodeError> {
+        self.runtime
+            .as_ref()
+            .ok_or(NodeError::NotRunning("stopped"))
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, NodeError>> + Send + 'static,
+    ) -> Result<T, NodeError> {
+        self.rt()?
+            .spawn(f)
+            .await
+            .map_err(|_| NodeError::NotRunning("stopped"))?
+    }
+
+    /// This node's account.
+    pub fn account(&self) -> AccountId {
+        self.shared.account
+    }
+
+    /// Sends `amount` to `to` (64 hex characters) and waits for the certificate.
+    pub async fn send(&self, to: &str, amount: u64) -> Result<Transfer, NodeError> {
+        let to: AccountId = to
+            .parse()
+            .map_err(|_| NodeError::InvalidAccount(to.to_string()))?;
+        let shared = self.shared.clone();
+        self.run(async move { shared.send(to, amount).await }).await
+    }
+
+    /// Receives every certified payment waiting for this account that is next in its
+    /// sender's order; returns them.
+    pub async fn receive_pending(&self) -> Result<Vec<Transfer>, NodeError> {
+        let shared = self.shared.clone();
+        self.run(async move { shared.receive_pending().await })
+            .await
+    }
+
+    /// Certified balance.
+    pub async fn balance(&self) -> u64 {
+        self.shared.book.lock().await.state.balance
+    }
+
+    /// Every certified block of this account since genesis, oldest first.
+    pub async fn history(&self) -> Vec<HistoryEntry> {
+        let book = self.shared.book.lock().await;
+        book.certs
+            .iter()
+            .filter_map(|c| {
+                let b = &c.block.body;
+                match &b.op {
+                    Op::Send { to, amount, .. } => Some(HistoryEntry {
+                        height: b.height,
+                        outgoing: true,
+                        counterparty: *to,
+                        amount: *amount,
+                        balance: b.balance,
+                    }),
+                    Op::Receive { from, amount, .. } => Some(HistoryEntry {
+                        height: b.height,
+                        outgoing: false,
+                        counterparty: *from,
+                        amount: *amount,
+                        balance: b.balance,
+                    }),
+                    Op::Open { .. } => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The node's state.
+    pub async fn status(&self) -> NodeStatus {
+        let net = self.shared.net();
+        let connected = match net {
+            Some(net) => match net.status().await {
+                Ok(s) => {
+                    let home: Vec<_> = self
+                        .shared
+                        .home
+                        .iter()
+                        .filter_map(crate::net::peer_id_of)
+                        .collect();
+                    s.connected.iter().filter(|p| home.contains(p)).count()
+                }
+                Err(_) => 0,
+            },
+            None => 0,
+        };
+        let book = self.shared.book.lock().await;
+        NodeStatus {
+            account: self.shared.account,
+            balance: book.state.balance,
+            height: book.state.head_height,
+            stations_connected: connected,
+            paused: book.wallet.is_none(),
+        }
+    }
+
+    /// The next event; `None` once the node is stopped. Cancel-safe: a cancelled call
+    /// loses no event.
+    pub async fn next_event(&self) -> Option<NodeEvent> {
+        self.events.lock().await.recv().await
+    }
+
+    /// The OS reported a network change (forwarded to the swarm; see `NetHandle`).
+    pub async fn network_changed(&self) -> Result<(), NodeError> {
+        let net = self.shared.net().ok_or(NodeError::NotRunning("paused"))?;
+        net.network_changed().await?;
+        Ok(())
+    }
+
+    /// Pauses: waits for the operation in progress, closes the sockets and both SQLite
+    /// databases (iOS kills suspended apps that hold file locks).
+    pub async fn pause(&self) -> Result<(), NodeError> {
+        let shared = self.shared.clone();
+        self.run(async move { shared.pause().await }).await
+    }
+
+    /// Resumes after [`pause`](Self::pause): reopens the databases and the network.
+    pub async fn resume(&self) -> Result<(), NodeError> {
+        let shared = self.shared.clone();
+        self.run(async move { shared.resume().await }).await
+    }
+
+    /// Stops the node: the network and every task end; the databases close.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Ok(mut net) = self.shared.net.lock() {
+            *net = None;
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Shared {
+    fn net(&self) -> Option<NetHandle> {
+        self.net.lock().ok().and_then(|n| n.clone())
+    }
+
+    fn start_network(self: &Arc<Self>) -> Result<(), NodeError> {
+        let config = NetConfig::phone(self.home.clone());
+        let handle = Network::start::<SqliteWitnessStore>(
+            config,
+            self.transport_key.clone(),
+            self.epoch.clone(),
+            None,
+        )?;
+        let mut events = handle.events();
+        let home: Vec<_> = self
+            .home
+            .iter()
+            .filter_map(crate::net::peer_id_of)
+            .collect();
+        let tx = self.events.clone();
+        tokio::spawn(async move {
+            loop {
+                let event = match events.recv().await {
+                    Ok(NetEvent::Connected { peer, .. }) if home.contains(&peer) => {
+                        NodeEvent::StationConnection {
+                            peer: peer.to_string(),
+                            connected: true,
+                        }
+                    }
+                    Ok(NetEvent::Disconnected { peer }) if home.contains(&peer) => {
+                        NodeEvent::StationConnection {
+                            peer: peer.to_string(),
+                            connected: false,
+                        }
+                    }
+                    Ok(NetEvent::Reachable { after }) => NodeEvent::Reachable {
+                        after_ms: after.as_millis() as u64,
+                    },
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if tx.send(event).is_err() {
+                    return;
+                }
+            }
+        });
+        if let Ok(mut net) = self.net.lock() {
+            *net = Some(handle);
+        }
+        Ok(())
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Signs `body` through the sign-once guard.
+    fn sign(book: &Book, body: BlockBody) -> Result<Block, NodeError> {
+        let wallet = book
+            .wallet
+            .as_ref()
+            .ok_or(NodeError::NotRunning("paused"))?;
+        let signature = wallet.sign(body.height, &body.encode())?;
+        Ok(Block { body, signature })
+    }
+
+    /// Submits `request`, then records and applies the certificate.
+    async fn certify(
+        &self,
+        book: &mut Book,
+        request: AttestRequest,
+    ) -> Result<Certificate, NodeError> {
+        let net = self.net().ok_or(NodeError::NotRunning("paused"))?;
+        let history = book.certs.last().cloned().into_iter().collect();
+        let cert = match net.submit(request, history).await {
+            Ok(c) => c,
+            Err(crate::net::NetError::Refused(reason)) => return Err(NodeError::Refused(reason)),
+            Err(e) => return Err(e.into()),
+        };
+        book.chain
+            .as_mut()
+            .ok_or(NodeError::NotRunning("paused"))?
+            .put(&cert)?;
+        book.state = apply_certified(&book.state, &cert.block);
+        book.certs.push(cert.clone());
+        Ok(cert)
+    }
+
+    async fn resubmit_signed(&self) -> Result<(), NodeError> {
+        let mut book = self.book.lock().await;
+        let next = book.state.head_height + 1;
+        let Some(record) = book
+            .wallet
+            .as_ref()
+            .ok_or(NodeError::NotRunning("paused"))?
+            .signed_at(next)?
+        else {
+            return Ok(());
+        };
+        let body = BlockBody::decode(&record.payload)
+            .map_err(|e| NodeError::Storage(crate::store::StoreError::Corrupt(e.to_string())))?;
+        let signature = Signature::from_bytes(&record.signature)
+            .map_err(|e| NodeError::Storage(crate::store::StoreError::Corrupt(e.to_string())))?;
+        let block = Block { body, signature };
+        log::info!("resubmitting the block signed at height {next}");
+        // A Receive needs its send certificate: fetch it from the inbox.
+        let send = match &block.body.op {
+            Op::Receive { send_hash, .. } => {
+                let net = self.net().ok_or(NodeError::NotRunning("paused"))?;
+                let inbox = net.inbox(self.account).await?;
+                inbox.into_iter().find(|c| c.block_hash() == *send_hash)
+            }
+            _ => None,
+        };
+        self.certify(&mut book, AttestRequest { block, send })
+            .await?;
+        Ok(())
+    }
+
+    async fn send(&self, to: AccountId, amount: u64) -> Result<Transfer, NodeError> {
+        let book = self.book.lock().await;
+        if book.wallet.is_none() {
+            return Err(NodeError::NotRunning("paused"));
+        }
+        if to == self.account {
+            return Err(NodeError::SendToSelf);
+        }
+        let min = self.epoch.rules.min_amount;
+        if amount < min {
+            return Err(NodeError::BelowMinimum { amount, min });
+        }
+        if amount > book.state.balance {
+            return Err(NodeError::InsufficientFunds {
+                balance: book.state.balance,
+                amount,
+            });
+        }
+        drop(book);
+        // Whatever was signed before (a crash) goes first; it holds the next height.
+        self.resubmit_signed().await?;
+        let mut book = self.book.lock().await;
+        let body = next_send(
+            &book.state,
+            self.epoch.number(),
+            to,
+            amount,
+            Vec::new(),
+            now_ms(),
+            self.config.dmapp,
+        )
+        .map_err(|e| match e {
+            crate::ledger::ValidationError::InsufficientFunds { balance, amount } => {
+                NodeError::InsufficientFunds { balance, amount }
+            }
+            other => NodeError::Refused(other.to_string()),
+        })?;
+        let block = Self::sign(&book, body)?;
+        let started = Instant::now();
+        let cert = self
+            .certify(&mut book, AttestRequest { block, send: None })
+            .await?;
+        let transfer = Transfer {
+            height: cert.block.body.height,
+            balance: book.state.balance,
+            certificate: cert,
+        };
+        self.emit(NodeEvent::TransferCertified {
+            height: transfer.height,
+            to,
+            amount,
+            latency_ms: started.elapsed().as_millis() as u64,
+        });
+        Ok(transfer)
+    }
+
+    async fn receive_pending(&self) -> Result<Vec<Transfer>, NodeError> {
+        self.resubmit_signed().await?;
+        let net = self.net().ok_or(NodeError::NotRunning("paused"))?;
+        let mut inbox = net.inbox(self.account).await?;
+        let mut book = self.book.lock().await;
+        let mut received = Vec::new();
+        loop {
+            let epoch = self.epoch.number();
+            let state = &book.state;
+            let Some(i) = inbox
+                .iter()
+                .position(|c| next_receive(state, epoch, c, 0, self.config.dmapp).is_ok())
+            else {
+                break;
+            };
+            let send = inbox.remove(i);
+            let body = next_receive(&book.state, epoch, &send, now_ms(), self.config.dmapp)
+                .map_err(|e| NodeError::Refused(e.to_string()))?;
+            let (from, amount) = (send.block.body.account, body_amount(&body));
+            let block = Self::sign(&book, body)?;
+            let cert = self
+                .certify(
+                    &mut book,
+                    AttestRequest {
+                        block,
+                        send: Some(send),
+                    },
+                )
+                .await?;
+            self.emit(NodeEvent::TransferReceived {
+                height: cert.block.body.height,
+                from,
+                amount,
+            });
+            received.push(Transfer {
+                height: cert.block.body.height,
+                balance: book.state.balance,
+                certificate: cert,
+            });
+        }
+        // Sends already received (a cursor past them) are not waiting.
+        let waiting = inbox
+            .iter()
+            .filter(|c| {
+                let cursor = book.state.recv_cursor.get(&c.block.body.account).copied();
+                cursor.is_none_or(|h| h < c.block.body.height)
+            })
+            .count();
+        self.emit(NodeEvent::SyncDone {
+            received: received.len(),
+            waiting,
+        });
+        Ok(received)
+    }
+
+    async fn pause(&self) -> Result<(), NodeError> {
+        let mut book = self.book.lock().await;
+        if let Ok(mut net) = self.net.lock() {
+            *net = None;
+        }
+        book.wallet = None;
+        book.chain = None;
+        self.emit(NodeEvent::Paused);
+        Ok(())
+    }
+
+    async fn resume(self: Arc<Self>) -> Result<(), NodeError> {
+        let mut book = self.book.lock().await;
+        if book.wallet.is_some() {
+            return Ok(());
+        }
+        let dir = &self.config.data_dir;
+        book.wallet = Some(Wallet::restore(
+            dir.join("wallet.db"),
+            self.phrase.as_str(),
+        )?);
+        book.chain = Some(ChainStore::new(Store::open(dir.join("chain.db"))?)?);
+        self.start_network()?;
+        self.emit(NodeEvent::Resumed);
+        Ok(())
+    }
+}
+
+fn body_amount(body: &BlockBody) -> u64 {
+    match &body.op {
+        Op::Send { amount, .. } | Op::Receive { amount, .. } => *amount,
+        Op::Open { .. } => 0,
+    }
+}

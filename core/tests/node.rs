@@ -1,0 +1,250 @@
+//! The `Node` runtime against a real loopback devnet (4 stations, each a libp2p swarm
+//! with its own SQLite witness store): two phrase wallets transfer, receive, see typed
+//! errors on bad input, pause (sockets and SQLite closed) and resume, restart from their
+//! data directory, and a block signed before a crash is certified after the restart.
+
+use std::time::Duration;
+
+use zeropole_core::crypto::{KeyPair, SeedPhrase};
+use zeropole_core::devnet::Devnet;
+use zeropole_core::ledger::{next_send, DmappId};
+use zeropole_core::node::{Node, NodeConfig, NodeError, NodeEvent};
+use zeropole_core::wallet::Wallet;
+
+mod common;
+use common::start_stations;
+
+const FUNDS: u64 = 1_000_000;
+
+fn phrase(i: u8) -> String {
+    // Fixed, valid test phrases (entropy i, i, ..., checksum computed by bip39).
+    let entropy = [i; 32];
+    bip39::Mnemonic::from_entropy(&entropy)
+        .expect("entropy")
+        .to_string()
+}
+
+fn keys(phrase: &str) -> KeyPair {
+    SeedPhrase::parse(phrase)
+        .expect("phrase")
+        .derive_key_pair(0)
+        .expect("keys")
+}
+
+struct Net {
+    genesis: String,
+    home: Vec<String>,
+    _stations: common::Stations,
+}
+
+async fn devnet(phrases: &[&str]) -> Net {
+    let allocations: Vec<_> = phrases
+        .iter()
+        .map(|p| (keys(p).public_key().clone(), FUNDS))
+        .collect();
+    let devnet = Devnet::generate_for(5, 4, &allocations, None).expect("devnet");
+    let stations = start_stations(&devnet, |_| {}).await;
+    Net {
+        genesis: devnet.genesis.to_toml_string(),
+        home: stations.addrs[..2].iter().map(|a| a.to_string()).collect(),
+        _stations: stations,
+    }
+}
+
+fn config(net: &Net, dir: &std::path::Path) -> NodeConfig {
+    NodeConfig {
+        data_dir: dir.to_path_buf(),
+        genesis_toml: net.genesis.clone(),
+        home_stations: net.home.clone(),
+        dmapp: DmappId::WALLET,
+        worker_threads: 1,
+    }
+}
+
+async fn next_matching(node: &Node, pred: impl Fn(&NodeEvent) -> bool) -> NodeEvent {
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(20), node.next_event())
+            .await
+            .expect("an event in time")
+            .expect("node running");
+        if pred(&e) {
+            return e;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_wallets_transfer_receive_and_survive_pause_and_restart() {
+    tokio::time::timeout(Duration::from_secs(120), scenario())
+        .await
+        .expect("bounded");
+}
+
+async fn scenario() {
+    let (pa, pb) = (phrase(1), phrase(2));
+    let net = devnet(&[&pa, &pb]).await;
+    let (da, db) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let alice = Node::start(config(&net, da.path()), &pa).expect("alice");
+    let bob = Node::start(config(&net, db.path()), &pb).expect("bob");
+    let bob_id = bob.account().to_hex();
+
+    // A transfer, certified, with its event.
+    let t = alice.send(&bob_id, 25_000).await.expect("certified");
+    assert_eq!((t.height, t.balance), (1, FUNDS - 25_000));
+    let e = next_matching(&alice, |e| matches!(e, NodeEvent::TransferCertified { .. })).await;
+    assert!(matches!(
+        e,
+        NodeEvent::TransferCertified {
+            height: 1,
+            amount: 25_000,
+            ..
+        }
+    ));
+
+    // Bob receives it.
+    let got = bob.receive_pending().await.expect("received");
+    assert_eq!(got.len(), 1);
+    assert_eq!(bob.balance().await, FUNDS + 25_000);
+    let e = next_matching(&bob, |e| matches!(e, NodeEvent::TransferReceived { .. })).await;
+    assert!(matches!(
+        e,
+        NodeEvent::TransferReceived { amount: 25_000, .. }
+    ));
+    let history = bob.history().await;
+    assert_eq!(history.len(), 1);
+    assert!(!history[0].outgoing);
+
+    // Bad input: typed errors, nothing signed.
+    assert!(matches!(
+        alice.send("not-an-account", 5_000).await,
+        Err(NodeError::InvalidAccount(_))
+    ));
+    assert!(matches!(
+        alice.send(&bob_id, FUNDS * 10).await,
+        Err(NodeError::InsufficientFunds { .. })
+    ));
+    assert!(matches!(
+        alice.send(&bob_id, 1).await,
+        Err(NodeError::BelowMinimum { .. })
+    ));
+    assert!(matches!(
+        alice.send(&alice.account().to_hex(), 5_000).await,
+        Err(NodeError::SendToSelf)
+    ));
+
+    // Pause closes the sockets and both databases: operations refuse until resume.
+    alice.pause().await.expect("pause");
+    assert!(alice.status().await.paused);
+    assert!(matches!(
+        alice.send(&bob_id, 5_000).await,
+        Err(NodeError::NotRunning(_))
+    ));
+    alice.resume().await.expect("resume");
+    let t = alice
+        .send(&bob_id, 5_000)
+        .await
+        .expect("certified after resume");
+    assert_eq!(t.height, 2);
+
+    // Restart from the data directory: the chain is still there.
+    alice.stop();
+    let alice = Node::start(config(&net, da.path()), &pa).expect("alice again");
+    assert_eq!(alice.balance().await, FUNDS - 30_000);
+    assert_eq!(alice.history().await.len(), 2);
+
+    alice.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_signed_before_a_crash_is_certified_after_restart() {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let pa = phrase(3);
+        let pb = phrase(4);
+        let net = devnet(&[&pa, &pb]).await;
+        let da = tempfile::tempdir().expect("dir");
+        let bob = keys(&pb).public_key().account_id();
+        // The "crash": the wallet signed the send at height 1, the node never submitted it.
+        {
+            let wallet = Wallet::restore(da.path().join("wallet.db"), &pa).expect("wallet");
+            let genesis =
+                zeropole_core::genesis::Genesis::from_toml_str(&net.genesis).expect("genesis");
+            let state = genesis
+                .genesis_states()
+                .into_iter()
+                .find(|(a, _)| *a == wallet.account_id())
+                .map(|(_, s)| s)
+                .expect("funded");
+            let body = next_send(&state, 0, bob, 7_000, vec![], 1, DmappId::WALLET).expect("body");
+            wallet.sign(1, &body.encode()).expect("signed once");
+        }
+        let alice = Node::start(config(&net, da.path()), &pa).expect("alice");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while alice.status().await.height < 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the signed block was not resubmitted"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(alice.balance().await, FUNDS - 7_000);
+        // A new send goes on at height 2, not in conflict with the resubmitted block.
+        let t = alice.send(&bob.to_hex(), 1_000).await.expect("next send");
+        assert_eq!(t.height, 2);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[test]
+fn bad_start_inputs_are_typed_errors() {
+    let dir = tempfile::tempdir().expect("dir");
+    let devnet = Devnet::generate(6, 1, 1, None).expect("devnet");
+    let base = NodeConfig {
+        data_dir: dir.path().to_path_buf(),
+        genesis_toml: devnet.genesis.to_toml_string(),
+        home_stations: vec![
+            "/ip4/127.0.0.1/udp/1/quic-v1/p2p/12D3KooWJ9GsAMTqQ7bum5hUWX6BdmPEVHknoarXqHMBqxWrGHt8"
+                .into(),
+        ],
+        dmapp: DmappId::WALLET,
+        worker_threads: 1,
+    };
+    let p = phrase(9);
+    let bad_phrase = Node::start(base.clone(), "not a phrase");
+    assert!(matches!(bad_phrase, Err(NodeError::Wallet(_))));
+    let unreviewed = Node::start(
+        NodeConfig {
+            dmapp: DmappId([7; 32]),
+            ..base.clone()
+        },
+        &p,
+    );
+    assert!(matches!(unreviewed, Err(NodeError::UnreviewedDmapp(_))));
+    let bad_genesis = Node::start(
+        NodeConfig {
+            genesis_toml: "network = 1".into(),
+            ..base.clone()
+        },
+        &p,
+    );
+    assert!(matches!(bad_genesis, Err(NodeError::Config(_))));
+    let no_home = Node::start(
+        NodeConfig {
+            home_stations: vec![],
+            ..base.clone()
+        },
+        &p,
+    );
+    assert!(matches!(no_home, Err(NodeError::Config(_))));
+    let bad_addr = Node::start(
+        NodeConfig {
+            home_stations: vec!["nonsense".into()],
+            ..base
+        },
+        &p,
+    );
+    assert!(matches!(bad_addr, Err(NodeError::Config(_))));
+}
