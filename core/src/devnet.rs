@@ -109,3 +109,117 @@ impl Devnet {
             .cloned()
     }
 }
+
+/// A devnet's stations running in this process on 127.0.0.1 (each a libp2p swarm with its
+/// own SQLite witness store in a temporary directory), for SDK tests and demos: Kotlin and
+/// Swift tests start one through the FFI, then run real nodes against it. Dropping it
+/// stops every station and removes the directories.
+pub struct LocalDevnet {
+    runtime: Option<tokio::runtime::Runtime>,
+    handles: Vec<crate::net::NetHandle>,
+    /// The genesis (TOML) every node of this devnet must use.
+    pub genesis_toml: String,
+    /// Every station's full address (`/p2p/` included), in station order.
+    pub station_addrs: Vec<String>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl LocalDevnet {
+    /// Starts `stations` witness stations (committee n = all of them) funding
+    /// `allocations`; returns once every station knows every witness's peer record.
+    pub fn start(
+        seed: u64,
+        stations: usize,
+        allocations: &[(PublicKey, u64)],
+    ) -> Result<LocalDevnet, String> {
+        use crate::net::{NetConfig, Network, WitnessDuty};
+        use crate::poc::WitnessNode;
+        use crate::store::SqliteWitnessStore;
+        use libp2p::multiaddr::Protocol;
+
+        let devnet =
+            Devnet::generate_for(seed, stations, allocations, None).map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("zeropole-devnet")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let epoch = devnet.genesis.epoch0();
+        let states = devnet.genesis.genesis_states();
+        let mut handles = Vec::new();
+        let mut addrs: Vec<libp2p::Multiaddr> = Vec::new();
+        let mut dirs = Vec::new();
+        for i in 0..stations {
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let store = SqliteWitnessStore::open(dir.path().join("witness.sqlite"))
+                .map_err(|e| e.to_string())?;
+            let witness = devnet.witness(i).ok_or("missing witness")?;
+            let keys = devnet.station_keys[i].clone();
+            let node = WitnessNode::start(witness, keys.clone(), epoch.clone(), store, &states)
+                .map_err(|e| e.to_string())?;
+            let listen: libp2p::Multiaddr = "/ip4/127.0.0.1/udp/0/quic-v1"
+                .parse()
+                .map_err(|e: libp2p::multiaddr::Error| e.to_string())?;
+            let mut config = NetConfig::station(vec![listen], vec![]);
+            config.bootstrap = addrs.clone();
+            let key = Devnet::transport_key(seed, "station", i);
+            let peer = key.public().to_peer_id();
+            let handle = {
+                let _guard = runtime.enter();
+                Network::start(config, key, epoch.clone(), Some(WitnessDuty { node, keys }))
+                    .map_err(|e| e.to_string())?
+            };
+            let h = handle.clone();
+            let addr = runtime.block_on(async move {
+                for _ in 0..500 {
+                    if let Ok(s) = h.status().await {
+                        if let Some(a) = s.listen.first() {
+                            return Some(a.clone());
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                None
+            });
+            let addr = addr.ok_or("a station did not start listening")?;
+            addrs.push(addr.with(Protocol::P2p(peer)));
+            handles.push(handle);
+            dirs.push(dir);
+        }
+        for h in &handles {
+            let h = h.clone();
+            let ready = runtime.block_on(async move {
+                for _ in 0..1000 {
+                    if h.status()
+                        .await
+                        .is_ok_and(|s| s.known_witnesses == stations)
+                    {
+                        return true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                false
+            });
+            if !ready {
+                return Err("stations did not learn each other's peer records in 20 s".into());
+            }
+        }
+        Ok(LocalDevnet {
+            runtime: Some(runtime),
+            handles,
+            genesis_toml: devnet.genesis.to_toml_string(),
+            station_addrs: addrs.iter().map(|a| a.to_string()).collect(),
+            _dirs: dirs,
+        })
+    }
+}
+
+impl Drop for LocalDevnet {
+    fn drop(&mut self) {
+        self.handles.clear();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}

@@ -248,3 +248,39 @@ fn bad_start_inputs_are_typed_errors() {
     );
     assert!(matches!(bad_addr, Err(NodeError::Config(_))));
 }
+
+/// What the Kotlin and Swift tests do through the FFI: a `LocalDevnet` started without any
+/// async runtime of the caller's, and nodes driven by a plain executor (not tokio), so the
+/// node's async methods need nothing from the caller's runtime.
+#[test]
+fn nodes_on_a_local_devnet_work_from_a_foreign_executor() {
+    let (pa, pb) = (phrase(5), phrase(6));
+    let allocations: Vec<_> = [&pa, &pb]
+        .iter()
+        .map(|p| (keys(p).public_key().clone(), FUNDS))
+        .collect();
+    let devnet = zeropole_core::devnet::LocalDevnet::start(9, 4, &allocations).expect("devnet");
+    let (da, db) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let cfg = |dir: &std::path::Path| NodeConfig {
+        data_dir: dir.to_path_buf(),
+        genesis_toml: devnet.genesis_toml.clone(),
+        home_stations: devnet.station_addrs[..2].to_vec(),
+        dmapp: DmappId::WALLET,
+        worker_threads: 1,
+    };
+    let alice = Node::start(cfg(da.path()), &pa).expect("alice");
+    let bob = Node::start(cfg(db.path()), &pb).expect("bob");
+    futures::executor::block_on(async {
+        let t = alice
+            .send(&bob.account().to_hex(), 9_000)
+            .await
+            .expect("certified");
+        assert_eq!(t.height, 1);
+        let got = bob.receive_pending().await.expect("received");
+        assert_eq!(got.len(), 1);
+        assert_eq!(bob.balance().await, FUNDS + 9_000);
+    });
+}
