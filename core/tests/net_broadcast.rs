@@ -1,8 +1,9 @@
 //! The routing-table broadcast on a real loopback devnet: 16 stations (libp2p swarms with
 //! real sockets, SQLite witness stores) form the overlay from their peer records. A
-//! broadcast reaches every station once (β = 1: exactly one copy each), and after 3 of
-//! the 16 (~20 %) go away it still reaches every online station, with at most β + 1
-//! copies each. Prints copies per node and time to full coverage; asserts only counts.
+//! broadcast reaches every station once, and after 3 of
+//! the 16 (~20 %) go away it still reaches every online station; at most β + 1 copies
+//! each (exactly β unless an acknowledgement is late). Prints copies per node and time
+//! to full coverage; asserts only counts.
 
 use std::time::{Duration, Instant};
 
@@ -72,7 +73,12 @@ async fn scenario() {
     let before = delivered(others).await;
     let (copies, elapsed) = broadcast_and_wait(&all[0], others, b"hello overlay", &before).await;
     eprintln!("loopback broadcast, {STATIONS} stations, no churn: copies per node {copies:?}, full coverage in {elapsed:?}");
-    assert!(copies.iter().all(|c| *c == BETA), "{copies:?}");
+    // β copies each when every acknowledgement arrives within its timeout; a slow one
+    // (a loaded machine) makes the sender try another delegate: still ≤ β + 1 (§11).
+    assert!(
+        copies.iter().all(|c| *c >= 1 && *c <= BETA + 1),
+        "{copies:?}"
+    );
 
     // 3 of 16 stations go away (their swarms stop; the others' tables still list them).
     for i in [5, 9, 13] {
