@@ -151,6 +151,13 @@ async fn scenario() {
         "{refused:?}"
     );
 
+    // An idle phone's network task sleeps: no timer of its own fires (it used to tick
+    // four times a second).
+    let before = bob.status().await.expect("status").metrics.timer_wakeups;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = bob.status().await.expect("status").metrics.timer_wakeups;
+    assert_eq!(before, after, "an idle phone woke up for its own timers");
+
     // 4. Alice's first home station goes away: her next transfer goes through the second
     //    one, and the three remaining witnesses (q = 3) certify it.
     lab.stations[0] = None;

@@ -103,6 +103,9 @@ pub struct NetMetrics {
     pub broadcast_delivered: u64,
     /// Broadcast messages sent (copies and acknowledgements).
     pub broadcast_messages_out: u64,
+    /// Times the network task woke up for a timer of its own (retries, redials,
+    /// debounce, broadcast acknowledgements); an idle node has none.
+    pub timer_wakeups: u64,
 }
 
 /// What the network layer reports as it happens (subscribe with [`NetHandle::events`]).
@@ -615,19 +618,59 @@ impl<S: WitnessStore> Service<S> {
     }
 
     async fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // No periodic tick: the task sleeps until the next deadline it has (a retry,
+            // a redial, a debounce, a broadcast acknowledgement), or until a socket or a
+            // command wakes it. An idle phone wakes for nothing of ours (DESIGN.md §7).
+            let next = self.next_deadline();
+            let sleep = async move {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = commands.recv() => match command {
                     Some(c) => self.on_command(c),
                     None => break,
                 },
-                _ = tick.tick() => self.on_tick(),
+                _ = sleep => {
+                    self.metrics.timer_wakeups += 1;
+                    self.on_tick();
+                }
             }
         }
         log::info!("network task of {} stopped", self.swarm.local_peer_id());
+    }
+
+    /// The earliest moment [`on_tick`](Self::on_tick) has work, if any.
+    fn next_deadline(&self) -> Option<Instant> {
+        let timers = &self.config.timers;
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        };
+        for c in self.collections.values() {
+            consider(c.started + timers.collect_deadline);
+            if c.catching_up.is_empty() {
+                consider(c.last_ask + timers.collect_retry);
+            }
+        }
+        for g in self.gathers.values() {
+            consider(g.deadline);
+        }
+        for at in self.redial_at.values() {
+            consider(*at);
+        }
+        if let Some(due) = self.change_due {
+            consider(due);
+        }
+        if let Some(ms) = self.broadcaster.as_ref().and_then(|b| b.poll_timeout()) {
+            consider(self.started + Duration::from_millis(ms));
+        }
+        // Strictly later than the deadline itself, so a due item is due when we wake.
+        next.map(|t| t + Duration::from_millis(1))
     }
 
     // ---- commands -------------------------------------------------------------------
