@@ -9,7 +9,8 @@
 //! - two hard-NAT phones cannot hole-punch and keep working over the relay;
 //! - a phone moved to another NAT (the Wi-Fi → cellular switch) is reachable again after
 //!   `network_changed()` and completes a transfer;
-//! - a station killed mid-run: the phone fails over to its other home station.
+//! - a station killed mid-run: the phone fails over to its other home station; when the
+//!   station restarts, the phone holds its reservation there again.
 //!
 //! Needs root, `ip` and `nft` (see tests/netlab.rs for the skip rule). Every wait is
 //! bounded; the lab kills its processes and deletes its namespaces on drop. Set
@@ -190,4 +191,18 @@ fn a_phone_fails_over_when_its_station_is_killed() {
     assert_eq!(field(&line, "height"), Some(2), "{line}");
     // The dead station's reservation is dropped; the other one is kept.
     ok(alice.wait_status("reservations=1"));
+    // The station restarts (same identity, same witness store): the phone redials it
+    // and holds two reservations again.
+    let peers: Vec<(usize, &zeropole::netlab::Host)> = hosts.iter().enumerate().skip(1).collect();
+    let args = zeropole::netlab::nodes::station_args(&devlab, 0, &hosts[0], &peers);
+    let _restarted = ok(LabNode::start(
+        &mut lab,
+        &devlab,
+        &hosts[0],
+        "station0-again",
+        &args,
+    ));
+    ok(alice.wait_status("reservations=2"));
+    let line = ok(alice.ask("send 1 7000", "CERTIFIED"));
+    assert_eq!(field(&line, "height"), Some(3), "{line}");
 }

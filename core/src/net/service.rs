@@ -1766,6 +1766,19 @@ impl<S: WitnessStore> Service<S> {
                     self.redial_at.insert(relay, at);
                 }
             }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                error,
+                ..
+            } if self.home.contains(&peer) && !self.swarm.is_connected(&peer) => {
+                // A home station that cannot be reached now is tried again later (after
+                // at least a second, with jitter), until it is back.
+                log::debug!("home station {peer} unreachable: {error}");
+                if self.change_due.is_none() {
+                    let at = Instant::now() + self.jitter().max(Duration::from_secs(1));
+                    self.redial_at.entry(peer).or_insert(at);
+                }
+            }
             SwarmEvent::ExternalAddrConfirmed { address } => {
                 self.emit(NetEvent::ExternalAddressConfirmed(address));
             }

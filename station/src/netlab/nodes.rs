@@ -32,6 +32,8 @@ pub struct Devlab {
     pub genesis: PathBuf,
     /// The `zeropole` executable.
     pub exe: PathBuf,
+    /// Where stations keep their witness stores (removed on drop).
+    pub data: tempfile::TempDir,
 }
 
 impl Devlab {
@@ -52,6 +54,7 @@ impl Devlab {
             wallets,
             genesis,
             exe,
+            data: tempfile::tempdir()?,
         })
     }
 
@@ -248,6 +251,43 @@ pub fn expect_either(
     }
 }
 
+/// The arguments of station `index` at `host`, knowing the stations `peers` (index, host).
+/// Its witness store lives in the devnet's data directory, so a restarted station keeps
+/// its locks.
+pub fn station_args(
+    devlab: &Devlab,
+    index: usize,
+    host: &Host,
+    peers: &[(usize, &Host)],
+) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--role".into(),
+        "station".into(),
+        "--index".into(),
+        index.to_string(),
+        "--data".into(),
+        devlab
+            .data
+            .path()
+            .join(format!("station{index}"))
+            .display()
+            .to_string(),
+        "--listen".into(),
+        format!("/ip4/0.0.0.0/udp/{STATION_PORT}/quic-v1"),
+        "--listen".into(),
+        format!("/ip4/0.0.0.0/tcp/{STATION_PORT}"),
+        "--external".into(),
+        format!("/ip4/{}/udp/{STATION_PORT}/quic-v1", host.ip()),
+        "--external".into(),
+        format!("/ip4/{}/tcp/{STATION_PORT}", host.ip()),
+    ];
+    for (j, h) in peers {
+        args.push("--peer".into());
+        args.push(devlab.quic(h, *j));
+    }
+    args
+}
+
 /// Starts every station on its own public host, each knowing the ones before it, and
 /// waits until every station holds every witness's peer record.
 pub fn start_stations(
@@ -258,24 +298,8 @@ pub fn start_stations(
     let mut nodes = Vec::new();
     for i in 0..devlab.stations {
         let host = lab.public_host(&format!("st{i}"))?;
-        let mut args: Vec<String> = vec![
-            "--role".into(),
-            "station".into(),
-            "--index".into(),
-            i.to_string(),
-            "--listen".into(),
-            format!("/ip4/0.0.0.0/udp/{STATION_PORT}/quic-v1"),
-            "--listen".into(),
-            format!("/ip4/0.0.0.0/tcp/{STATION_PORT}"),
-            "--external".into(),
-            format!("/ip4/{}/udp/{STATION_PORT}/quic-v1", host.ip()),
-            "--external".into(),
-            format!("/ip4/{}/tcp/{STATION_PORT}", host.ip()),
-        ];
-        for (j, h) in hosts.iter().enumerate() {
-            args.push("--peer".into());
-            args.push(devlab.quic(h, j));
-        }
+        let peers: Vec<(usize, &Host)> = hosts.iter().enumerate().collect();
+        let args = station_args(devlab, i, &host, &peers);
         nodes.push(LabNode::start(
             lab,
             devlab,
