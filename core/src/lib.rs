@@ -29,6 +29,7 @@ pub mod dmapp;
 pub mod genesis;
 pub mod ledger;
 pub mod net;
+pub mod node;
 pub mod poc;
 pub mod sim;
 pub mod store;
