@@ -174,6 +174,11 @@ impl Collector {
         self.finished
     }
 
+    /// Whether `member`'s valid attestation is in.
+    pub fn has_attested(&self, member: &WitnessId) -> bool {
+        self.attestations.contains_key(member)
+    }
+
     /// Valid attestations gathered so far.
     pub fn attestation_count(&self) -> usize {
         self.attestations.len()

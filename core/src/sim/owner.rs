@@ -18,8 +18,8 @@ use super::rng::SimRng;
 use crate::crypto::{AccountId, Hash, KeyPair};
 use crate::ledger::{AccountState, Block, BlockBody, DmappId, Op};
 use crate::poc::{
-    AttestReply, AttestRequest, Attestation, Certificate, Epoch, Handover, HandoverError,
-    Statement, WitnessId,
+    AttestReply, AttestRequest, Certificate, Collector, CollectorStep, Epoch, Handover,
+    HandoverError, MemberAnswer, Statement, WitnessId,
 };
 
 /// How an owner behaves.
@@ -41,8 +41,9 @@ pub enum OwnerKind {
 struct InFlight {
     block: Block,
     send_cert: Option<Certificate>,
-    /// Attestations by (epoch, witness): a quorum must come from one epoch.
-    attestations: BTreeMap<(u64, WitnessId), Attestation>,
+    /// One collector per epoch the block is attested in (a quorum must come from one
+    /// epoch): the same `poc::Collector` a station runs over libp2p.
+    collectors: BTreeMap<u64, Collector>,
     last_sent: u64,
 }
 
@@ -182,10 +183,12 @@ impl Owner {
                     block: flight.block.clone(),
                     send: flight.send_cert.clone(),
                 };
-                for w in committee
-                    .iter()
-                    .filter(|w| !flight.attestations.contains_key(&(epoch.number(), **w)))
-                {
+                for w in committee.iter().filter(|w| {
+                    !flight
+                        .collectors
+                        .get(&epoch.number())
+                        .is_some_and(|c| c.has_attested(w))
+                }) {
                     if let Some(node) = dir.witness(w) {
                         out.push((node, Msg::AttestRequest(Box::new(request.clone()))));
                     }
@@ -321,7 +324,7 @@ impl Owner {
         self.in_flight = Some(InFlight {
             block,
             send_cert,
-            attestations: BTreeMap::new(),
+            collectors: BTreeMap::new(),
             last_sent: now,
         });
     }
@@ -418,26 +421,26 @@ impl Owner {
         match reply {
             AttestReply::Attested(a) => {
                 let epoch = epochs.get(a.statement.epoch as usize)?;
-                let statement = Statement::for_block(epoch.number(), &flight.block);
-                let valid = a.statement == statement
-                    && epoch.witness(&a.witness).is_some_and(|w| a.verify(w));
-                if valid {
-                    flight.attestations.insert((epoch.number(), a.witness), a);
+                // Late answers about an earlier block are not this block's refusals.
+                if a.statement != Statement::for_block(epoch.number(), &flight.block) {
+                    return None;
                 }
-                let of_epoch: Vec<Attestation> = flight
-                    .attestations
-                    .range(
-                        (epoch.number(), WitnessId([0; 32]))
-                            ..=(epoch.number(), WitnessId([0xFF; 32])),
+                let collector = flight.collectors.entry(epoch.number()).or_insert_with(|| {
+                    Collector::new(
+                        epoch.clone(),
+                        AttestRequest {
+                            block: flight.block.clone(),
+                            send: flight.send_cert.clone(),
+                        },
+                        Vec::new(),
                     )
-                    .map(|(_, a)| a.clone())
-                    .collect();
-                if of_epoch.len() >= epoch.quorum() {
-                    let cert = Certificate::assemble(flight.block.clone(), epoch, &of_epoch);
-                    if cert.verify(epoch).is_ok() {
+                });
+                let member = a.witness;
+                for step in collector.on_answer(member, MemberAnswer::Attested(a)) {
+                    if let CollectorStep::Certified(cert) = step {
                         self.in_flight = None;
                         self.adopt(now, &cert, current(epochs), dir, out);
-                        return Some(cert);
+                        return Some(*cert);
                     }
                 }
             }
