@@ -10,10 +10,16 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod devnet;
 mod error;
+mod logging;
+mod node;
 mod wallet;
 
-pub use error::WalletError;
+pub use devnet::LocalDevnet;
+pub use error::{DevnetError, LogSinkError, NodeError, WalletError};
+pub use logging::{clear_log_sink, log_message, set_log_sink, LogLevel, LogSink};
+pub use node::{HistoryEntry, Node, NodeConfig, NodeEvent, NodeStatus, Transfer};
 pub use wallet::Wallet;
 
 uniffi::setup_scaffolding!("zeropole_ffi");
