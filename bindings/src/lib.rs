@@ -19,7 +19,7 @@ mod wallet;
 pub use devnet::LocalDevnet;
 pub use error::{DevnetError, LogSinkError, NodeError, WalletError};
 pub use logging::{clear_log_sink, log_message, set_log_sink, LogLevel, LogSink};
-pub use node::{HistoryEntry, Node, NodeConfig, NodeEvent, NodeStatus, Transfer};
+pub use node::{Cancellation, HistoryEntry, Node, NodeConfig, NodeEvent, NodeStatus, Transfer};
 pub use wallet::Wallet;
 
 uniffi::setup_scaffolding!("zeropole_ffi");

@@ -378,6 +378,19 @@ impl Node {
             .map(NodeEvent::from)
     }
 
+    /// Like `next_event`, but also returns `None` as soon as `cancel` is cancelled (even
+    /// if it was before the call). For foreign async runtimes whose task cancellation does
+    /// not drop the Rust future (UniFFI's Swift bindings): the Swift layer cancels the
+    /// token from `withTaskCancellationHandler`. No event is lost either way.
+    pub async fn next_event_unless(&self, cancel: Arc<Cancellation>) -> Option<NodeEvent> {
+        let mut cancelled = cancel.tx.subscribe();
+        tokio::select! {
+            biased;
+            _ = cancelled.wait_for(|c| *c) => None,
+            event = self.next_event() => event,
+        }
+    }
+
     /// Pauses (the app goes to the background): waits for the operation in progress, then
     /// closes the sockets and both databases. Commands fail with `NotRunning` until
     /// `resume`.
@@ -413,6 +426,34 @@ impl Node {
         // The core node shuts down when the last call in flight drops its reference; if
         // there is none, right here.
         drop(core);
+    }
+}
+
+/// A one-shot cancellation signal for [`Node::next_event_unless`]: once cancelled, it
+/// stays cancelled. Make one per wait.
+#[derive(uniffi::Object)]
+pub struct Cancellation {
+    tx: watch::Sender<bool>,
+}
+
+#[uniffi::export]
+impl Cancellation {
+    /// A signal not yet cancelled.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(Cancellation {
+            tx: watch::channel(false).0,
+        })
+    }
+
+    /// Cancels: the wait using this signal returns `None` now or as soon as it starts.
+    pub fn cancel(&self) {
+        self.tx.send_replace(true);
+    }
+
+    /// Whether `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.tx.borrow()
     }
 }
 
