@@ -69,7 +69,7 @@ pub enum AttestReply {
     Storage(String),
 }
 
-/// What [`WitnessNode::handle_certificate`] did.
+/// What [`WitnessNode::handle_certificate`](super::WitnessNode::handle_certificate) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertificateOutcome {
     /// The certificate advanced these heads (this witness's accounts).
@@ -100,7 +100,7 @@ pub enum PendingReply {
     NotInCommittee,
 }
 
-/// What [`WitnessNode::handle_handover`] did with a report.
+/// What [`WitnessNode::handle_handover`](super::WitnessNode::handle_handover) did with a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandoverOutcome {
     /// Kept; `have` distinct members reported so far, at least `need` are required (and
@@ -122,7 +122,7 @@ pub enum HandoverOutcome {
     Rejected(crate::poc::HandoverError),
 }
 
-/// Why [`WitnessNode::advance_epoch`] failed.
+/// Why [`WitnessNode::advance_epoch`](super::WitnessNode::advance_epoch) failed.
 #[derive(Debug, Error)]
 pub enum EpochError {
     /// Epoch records must come in order, one at a time.
