@@ -208,6 +208,13 @@ pub enum NodeEvent {
         /// Milliseconds since the change was reported.
         after_ms: u64,
     },
+    /// The mobile-life profile changed (`Full`, `Active`, `Saver` or `Suspended`).
+    ProfileChanged {
+        /// Before.
+        from: String,
+        /// Now.
+        to: String,
+    },
     /// The node paused (sockets and databases closed).
     Paused,
     /// The node resumed.
@@ -249,6 +256,10 @@ impl From<CoreNodeEvent> for NodeEvent {
                 NodeEvent::StationConnection { peer, connected }
             }
             CoreNodeEvent::Reachable { after_ms } => NodeEvent::Reachable { after_ms },
+            CoreNodeEvent::ProfileChanged { from, to } => NodeEvent::ProfileChanged {
+                from: format!("{from:?}"),
+                to: format!("{to:?}"),
+            },
             CoreNodeEvent::Paused => NodeEvent::Paused,
             CoreNodeEvent::Resumed => NodeEvent::Resumed,
         }

@@ -284,3 +284,90 @@ fn nodes_on_a_local_devnet_work_from_a_foreign_executor() {
         assert_eq!(bob.balance().await, FUNDS + 9_000);
     });
 }
+
+/// The mobile-life profile applied (DESIGN.md §7): Saver closes the network (user actions
+/// and `sync_once` open it on demand and close it again), Suspended also closes the
+/// databases, and the foreground brings Active back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_close_and_reopen_the_network_and_sync_once_works_in_saver() {
+    use zeropole_core::node::{AppState, Network, Power, Profile, Signals};
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let (pa, pb) = (phrase(7), phrase(8));
+        let net = devnet(&[&pa, &pb]).await;
+        let (da, db) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let alice = Node::start(config(&net, da.path()), &pa).expect("alice");
+        let bob = Node::start(config(&net, db.path()), &pb).expect("bob");
+        let status = alice.status().await;
+        assert_eq!((status.profile, status.online), (Profile::Active, true));
+
+        let signals = |app, power_saver| Signals {
+            app,
+            power: Power {
+                battery_percent: 80,
+                charging: false,
+                power_saver,
+            },
+            network: Network::CELLULAR,
+            epoch: 0,
+        };
+        // Power saver: Saver at once; no connection is kept.
+        let p = alice
+            .set_signals(signals(AppState::Foreground, true))
+            .await
+            .expect("signals");
+        assert_eq!(p, Profile::Saver);
+        let status = alice.status().await;
+        assert!(
+            !status.online && status.stations_connected == 0,
+            "{status:?}"
+        );
+        let e = next_matching(&alice, |e| matches!(e, NodeEvent::ProfileChanged { .. })).await;
+        assert_eq!(
+            e,
+            NodeEvent::ProfileChanged {
+                from: Profile::Active,
+                to: Profile::Saver
+            }
+        );
+
+        // A payment arrives; `sync_once` connects, receives it, disconnects.
+        bob.send(&alice.account().to_hex(), 4_000)
+            .await
+            .expect("bob pays");
+        let got = alice.sync_once().await.expect("sync");
+        assert_eq!(got.len(), 1);
+        assert!(!alice.status().await.online, "closed again after sync_once");
+        // A user action in Saver opens the network for itself only.
+        let t = alice
+            .send(&bob.account().to_hex(), 2_000)
+            .await
+            .expect("send in Saver");
+        assert_eq!(t.height, 2);
+        assert!(!alice.status().await.online);
+
+        // Suspended closes the databases too; the foreground brings Active back.
+        let p = alice
+            .set_signals(signals(AppState::Suspended, false))
+            .await
+            .expect("signals");
+        assert_eq!(p, Profile::Suspended);
+        assert!(alice.status().await.paused);
+        let p = alice
+            .set_signals(signals(AppState::Foreground, false))
+            .await
+            .expect("signals");
+        assert_eq!(p, Profile::Active);
+        let status = alice.status().await;
+        assert!(status.online && !status.paused, "{status:?}");
+        let t = alice
+            .send(&bob.account().to_hex(), 1_000)
+            .await
+            .expect("send in Active");
+        assert_eq!(t.height, 3);
+    })
+    .await
+    .expect("bounded");
+}

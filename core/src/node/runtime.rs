@@ -89,6 +89,13 @@ pub enum NodeEvent {
         /// Milliseconds since the change was reported.
         after_ms: u64,
     },
+    /// The mobile-life profile changed (DESIGN.md §7) and was applied.
+    ProfileChanged {
+        /// Before.
+        from: super::Profile,
+        /// Now.
+        to: super::Profile,
+    },
     /// The node paused (sockets and SQLite closed).
     Paused,
     /// The node resumed.
@@ -108,6 +115,10 @@ pub struct NodeStatus {
     pub stations_connected: usize,
     /// Whether the node is paused.
     pub paused: bool,
+    /// The mobile-life profile applied now.
+    pub profile: super::Profile,
+    /// Whether the network is running (Active/Full, or during a `sync_once`).
+    pub online: bool,
 }
 
 /// One certified block of this account, for the app's history screen.
@@ -153,6 +164,8 @@ struct Shared {
     book: tokio::sync::Mutex<Book>,
     net: Mutex<Option<NetHandle>>,
     events: mpsc::UnboundedSender<NodeEvent>,
+    policy: Mutex<super::PolicyState>,
+    started: Instant,
 }
 
 /// A running node. Dropping it stops it.
@@ -261,6 +274,13 @@ impl Node {
             }),
             net: Mutex::new(None),
             events: tx,
+            policy: Mutex::new(super::PolicyState::new(
+                super::PolicyConfig::default(),
+                super::Preferences::default(),
+                default_signals(),
+                0,
+            )),
+            started: Instant::now(),
         });
         {
             let _guard = runtime.enter();
@@ -308,15 +328,30 @@ impl Node {
             .parse()
             .map_err(|_| NodeError::InvalidAccount(to.to_string()))?;
         let shared = self.shared.clone();
-        self.run(async move { shared.send(to, amount).await }).await
+        self.run(async move {
+            let opened = shared.ensure_online().await?;
+            let result = shared.send(to, amount).await;
+            if opened {
+                shared.go_offline();
+            }
+            result
+        })
+        .await
     }
 
     /// Receives every certified payment waiting for this account that is next in its
     /// sender's order; returns them.
     pub async fn receive_pending(&self) -> Result<Vec<Transfer>, NodeError> {
         let shared = self.shared.clone();
-        self.run(async move { shared.receive_pending().await })
-            .await
+        self.run(async move {
+            let opened = shared.ensure_online().await?;
+            let result = shared.receive_pending().await;
+            if opened {
+                shared.go_offline();
+            }
+            result
+        })
+        .await
     }
 
     /// Certified balance.
@@ -370,6 +405,8 @@ impl Node {
             },
             None => 0,
         };
+        let online = self.shared.net().is_some();
+        let profile = self.shared.profile();
         let book = self.shared.book.lock().await;
         NodeStatus {
             account: self.shared.account,
@@ -377,6 +414,8 @@ impl Node {
             height: book.state.head_height,
             stations_connected: connected,
             paused: book.wallet.is_none(),
+            profile,
+            online,
         }
     }
 
@@ -391,6 +430,32 @@ impl Node {
         let net = self.shared.net().ok_or(NodeError::NotRunning("paused"))?;
         net.network_changed().await?;
         Ok(())
+    }
+
+    /// The platform's signals changed (app state, power, network; DESIGN.md §7): the
+    /// policy picks a profile and the node applies it. Saver closes the network (no
+    /// connection, no timer; `sync_once` and user actions open it on demand); Suspended
+    /// also closes the databases (like `pause`); Active and Full run the network with their
+    /// timers. Returns the profile now applied.
+    pub async fn set_signals(&self, signals: super::Signals) -> Result<super::Profile, NodeError> {
+        let shared = self.shared.clone();
+        self.run(async move { shared.set_signals(signals).await })
+            .await
+    }
+
+    /// The one unit of background work (DESIGN.md §7): connect if needed, take what is
+    /// waiting, and disconnect again if the profile keeps no connection (Saver).
+    pub async fn sync_once(&self) -> Result<Vec<Transfer>, NodeError> {
+        let shared = self.shared.clone();
+        self.run(async move {
+            let opened = shared.ensure_online().await?;
+            let result = shared.receive_pending().await;
+            if opened {
+                shared.go_offline();
+            }
+            result
+        })
+        .await
     }
 
     /// Pauses: waits for the operation in progress, closes the sockets and both SQLite
@@ -481,6 +546,115 @@ impl Shared {
 
     fn emit(&self, event: NodeEvent) {
         let _ = self.events.send(event);
+    }
+
+    fn profile(&self) -> super::Profile {
+        self.policy
+            .lock()
+            .map(|p| p.current().profile)
+            .unwrap_or(super::Profile::Active)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Starts the network for one operation if the profile keeps none (Saver); returns
+    /// whether it did (the caller closes it again).
+    async fn ensure_online(self: &Arc<Self>) -> Result<bool, NodeError> {
+        if self.net().is_some() {
+            return Ok(false);
+        }
+        if self.book.lock().await.wallet.is_none() {
+            return Err(NodeError::NotRunning("paused"));
+        }
+        self.start_network()?;
+        // Wait (bounded) for a home station, so the operation does not race the dial.
+        if let Some(net) = self.net() {
+            let home: Vec<_> = self
+                .home
+                .iter()
+                .filter_map(crate::net::peer_id_of)
+                .collect();
+            for _ in 0..100 {
+                if let Ok(s) = net.status().await {
+                    if s.connected.iter().any(|p| home.contains(p)) {
+                        break;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        Ok(true)
+    }
+
+    fn go_offline(&self) {
+        if let Ok(mut net) = self.net.lock() {
+            *net = None;
+        }
+    }
+
+    async fn set_signals(
+        self: Arc<Self>,
+        signals: super::Signals,
+    ) -> Result<super::Profile, NodeError> {
+        let now = self.now_ms();
+        let change = self
+            .policy
+            .lock()
+            .map_err(|_| NodeError::NotRunning("stopped"))?
+            .update(signals, now);
+        if let Some(change) = change {
+            self.apply(change.from, change.to).await?;
+        }
+        // A pending change (debounce, background grace) is applied when it is due.
+        let due = self.policy.lock().ok().and_then(|p| p.poll_timeout());
+        if let Some(due) = due {
+            let shared = self.clone();
+            tokio::spawn(async move {
+                let wait = due.saturating_sub(shared.now_ms());
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                let now = shared.now_ms();
+                let change = shared
+                    .policy
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.handle_timeout(now));
+                if let Some(change) = change {
+                    if let Err(e) = shared.apply(change.from, change.to).await {
+                        log::warn!("applying profile {:?}: {e}", change.to);
+                    }
+                }
+            });
+        }
+        Ok(self.profile())
+    }
+
+    async fn apply(
+        self: &Arc<Self>,
+        from: super::Profile,
+        to: super::Profile,
+    ) -> Result<(), NodeError> {
+        use super::Profile;
+        match to {
+            Profile::Suspended => self.pause().await?,
+            Profile::Saver => {
+                if self.book.lock().await.wallet.is_none() {
+                    self.clone().resume().await?;
+                }
+                self.go_offline();
+            }
+            Profile::Active | Profile::Full => {
+                if self.book.lock().await.wallet.is_none() {
+                    self.clone().resume().await?;
+                } else if self.net().is_none() {
+                    self.start_network()?;
+                }
+            }
+        }
+        log::info!("profile {from:?} → {to:?}");
+        self.emit(NodeEvent::ProfileChanged { from, to });
+        Ok(())
     }
 
     /// Signs `body` through the sign-once guard.
@@ -682,6 +856,21 @@ impl Shared {
         self.start_network()?;
         self.emit(NodeEvent::Resumed);
         Ok(())
+    }
+}
+
+/// What the node assumes until the wrappers report: an app in the foreground, on an
+/// unmetered network, not charging (the Active profile).
+fn default_signals() -> super::Signals {
+    super::Signals {
+        app: super::AppState::Foreground,
+        power: super::Power {
+            battery_percent: 100,
+            charging: false,
+            power_saver: false,
+        },
+        network: super::Network::WIFI,
+        epoch: 0,
     }
 }
 
