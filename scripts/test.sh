@@ -60,7 +60,9 @@ prepare() {
 }
 
 kotlin() { (cd android && mvn -B -ntp test -Dzeropole.lib.dir="$root/target/debug"); }
-swift() { ZEROPOLE_LIB_DIR="$root/target/debug" scripts/swift-env.sh run "$root/ios" swift test --disable-swift-testing; }
+# SwiftPM does not always rebuild the tests when the generated bindings change (a stale
+# build crashed on a new enum case), and a clean build takes seconds: start clean.
+swift() { rm -rf "$root/ios/.build"; ZEROPOLE_LIB_DIR="$root/target/debug" scripts/swift-env.sh run "$root/ios" swift test --disable-swift-testing; }
 
 suite prepare none prepare
 # As root the netlab tests must run, not skip (a skip would hide a missing tool).
