@@ -317,6 +317,26 @@ impl Node {
             .map_err(|_| NodeError::NotRunning("stopped"))?
     }
 
+    /// Runs `op` on the node's runtime with the network up: a profile that keeps no
+    /// connection (Saver) gets one for this operation only.
+    async fn run_online<T, F, Fut>(&self, op: F) -> Result<T, NodeError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Shared>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, NodeError>> + Send + 'static,
+    {
+        let shared = self.shared.clone();
+        self.run(async move {
+            let opened = shared.ensure_online().await?;
+            let result = op(shared.clone()).await;
+            if opened {
+                shared.go_offline();
+            }
+            result
+        })
+        .await
+    }
+
     /// This node's account.
     pub fn account(&self) -> AccountId {
         self.shared.account
@@ -327,31 +347,15 @@ impl Node {
         let to: AccountId = to
             .parse()
             .map_err(|_| NodeError::InvalidAccount(to.to_string()))?;
-        let shared = self.shared.clone();
-        self.run(async move {
-            let opened = shared.ensure_online().await?;
-            let result = shared.send(to, amount).await;
-            if opened {
-                shared.go_offline();
-            }
-            result
-        })
-        .await
+        self.run_online(move |shared| async move { shared.send(to, amount).await })
+            .await
     }
 
     /// Receives every certified payment waiting for this account that is next in its
     /// sender's order; returns them.
     pub async fn receive_pending(&self) -> Result<Vec<Transfer>, NodeError> {
-        let shared = self.shared.clone();
-        self.run(async move {
-            let opened = shared.ensure_online().await?;
-            let result = shared.receive_pending().await;
-            if opened {
-                shared.go_offline();
-            }
-            result
-        })
-        .await
+        self.run_online(|shared| async move { shared.receive_pending().await })
+            .await
     }
 
     /// Certified balance.
@@ -446,16 +450,7 @@ impl Node {
     /// The one unit of background work (DESIGN.md §7): connect if needed, take what is
     /// waiting, and disconnect again if the profile keeps no connection (Saver).
     pub async fn sync_once(&self) -> Result<Vec<Transfer>, NodeError> {
-        let shared = self.shared.clone();
-        self.run(async move {
-            let opened = shared.ensure_online().await?;
-            let result = shared.receive_pending().await;
-            if opened {
-                shared.go_offline();
-            }
-            result
-        })
-        .await
+        self.receive_pending().await
     }
 
     /// Pauses: waits for the operation in progress, closes the sockets and both SQLite
