@@ -99,6 +99,18 @@ impl Devnet {
             .unwrap_or_else(|_| unreachable!("any 32 bytes are an Ed25519 secret key"))
     }
 
+    /// A devnet wallet's seed phrase (24 words), derived from the devnet seed so that a
+    /// lab or a test knows every phrase (and account) of an SDK `Node` in advance. Test
+    /// networks only: anyone who knows the seed knows the phrase.
+    pub fn phrase(seed: u64, index: usize) -> String {
+        let mut input = seed.to_be_bytes().to_vec();
+        input.extend_from_slice(&(index as u64).to_be_bytes());
+        let entropy = blake3::derive_key("zeropole/devnet/phrase/v1", &input);
+        bip39::Mnemonic::from_entropy(&entropy)
+            .map(|m| m.to_string())
+            .unwrap_or_else(|_| unreachable!("32 bytes are valid BIP-39 entropy"))
+    }
+
     /// The genesis witness of station `index`'s key.
     pub fn witness(&self, index: usize) -> Option<Witness> {
         let key: &PublicKey = self.station_keys.get(index)?.public_key();

@@ -33,6 +33,9 @@ pub enum Role {
     Station,
     /// A phone (kad client, home stations only).
     Phone,
+    /// The SDK's `Node` (mobile-life profiles, its own runtime and stores): see
+    /// `labsdk.rs`.
+    Sdk,
 }
 
 /// `zeropole lab-node` options.
@@ -40,42 +43,42 @@ pub enum Role {
 pub struct LabNodeArgs {
     /// Station or phone.
     #[arg(long, value_enum)]
-    role: Role,
+    pub(crate) role: Role,
     /// Station index (its witness key) or wallet index (its account).
     #[arg(long)]
-    index: usize,
+    pub(crate) index: usize,
     /// Devnet seed (keys, genesis).
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Stations (= witnesses) in the devnet.
     #[arg(long, default_value_t = 4)]
-    stations: usize,
+    pub(crate) stations: usize,
     /// Funded wallets in the devnet.
     #[arg(long, default_value_t = 4)]
-    wallets: usize,
+    pub(crate) wallets: usize,
     /// Listen address (repeatable).
     #[arg(long)]
-    listen: Vec<Multiaddr>,
+    pub(crate) listen: Vec<Multiaddr>,
     /// External address (stations; repeatable).
     #[arg(long)]
-    external: Vec<Multiaddr>,
+    pub(crate) external: Vec<Multiaddr>,
     /// Fellow station or home station, with `/p2p/` (repeatable).
     #[arg(long)]
-    peer: Vec<Multiaddr>,
+    pub(crate) peer: Vec<Multiaddr>,
     /// Phones: hold relay reservations on the home stations.
     #[arg(long)]
-    reserve: bool,
+    pub(crate) reserve: bool,
     /// Phones: most milliseconds to wait before redialling a lost home station.
     #[arg(long, default_value_t = 1000)]
-    jitter_ms: u64,
+    pub(crate) jitter_ms: u64,
     /// The genesis TOML every node of the devnet shares (written by the test from
     /// `Devnet::generate` with the same seed). Without it the node builds its own, which
     /// only matches itself: admission signatures are randomized, and witness ids cover them.
     #[arg(long)]
-    genesis: Option<PathBuf>,
+    pub(crate) genesis: Option<PathBuf>,
     /// Stations: directory of the witness store (a temporary one if absent).
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
 }
 
 fn say(line: &str) {
@@ -86,6 +89,9 @@ fn say(line: &str) {
 
 /// Runs the node until stdin closes.
 pub fn run(args: LabNodeArgs) -> ExitCode {
+    if matches!(args.role, Role::Sdk) {
+        return crate::labsdk::run(&args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -121,7 +127,7 @@ async fn node(args: LabNodeArgs) -> Result<(), String> {
             "station",
             NetConfig::station(args.listen.clone(), args.external),
         ),
-        Role::Phone => {
+        Role::Phone | Role::Sdk => {
             let mut c = NetConfig::phone(args.peer.clone());
             c.listen = args.listen.clone();
             c.reserve_relays = args.reserve;
@@ -161,7 +167,9 @@ async fn node(args: LabNodeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
             Network::start(config, key, epoch.clone(), Some(WitnessDuty { node, keys }))
         }
-        Role::Phone => Network::start::<SqliteWitnessStore>(config, key, epoch.clone(), None),
+        Role::Phone | Role::Sdk => {
+            Network::start::<SqliteWitnessStore>(config, key, epoch.clone(), None)
+        }
     }
     .map_err(|e| e.to_string())?;
     say(&format!("READY peer={peer_id}"));

@@ -14,6 +14,7 @@ use zeropole_core::wallet::{Wallet, WalletError};
 mod bench;
 mod broadcast_bench;
 mod labnode;
+mod labsdk;
 mod sim;
 
 #[derive(Parser)]

@@ -9,6 +9,7 @@ use libp2p::{
 
 use super::codec::{ByteCounter, PocCodec, POC_PROTOCOL};
 use super::config::NetConfig;
+use super::hold::Hold;
 
 /// The kad protocol of ZeroPole networks (not the public IPFS DHT).
 pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/zeropole/kad/1");
@@ -26,7 +27,8 @@ pub struct Behaviour {
     pub(crate) autonat_server: Toggle<autonat::v2::server::Behaviour>,
     pub(crate) relay_server: Toggle<relay::Behaviour>,
     pub(crate) relay_client: relay::client::Behaviour,
-    pub(crate) dcutr: dcutr::Behaviour,
+    pub(crate) dcutr: Toggle<dcutr::Behaviour>,
+    pub(crate) hold: Hold,
     pub(crate) poc: request_response::Behaviour<PocCodec>,
 }
 
@@ -56,10 +58,13 @@ impl Behaviour {
 
         let mut kad_config = kad::Config::new(KAD_PROTOCOL);
         if station.is_none() {
-            // Phones keep only the stations they were given; no periodic bootstrap.
+            // Phones keep only the stations they were given; bootstrap only where the
+            // profile asks for it (Full), never on cellular.
             kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
-            kad_config.set_periodic_bootstrap_interval(None);
         }
+        // kad also bootstraps when a peer enters its table: phones add none unless
+        // their profile bootstraps (the service adds the home stations then).
+        kad_config.set_periodic_bootstrap_interval(config.kad_bootstrap);
         let mut kad =
             kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         // Pinned: a relayed address confirmed as external must never flip a phone to
@@ -70,9 +75,12 @@ impl Behaviour {
             kad::Mode::Client
         }));
 
-        let autonat_client = config
-            .autonat_client
-            .then(autonat::v2::client::Behaviour::default);
+        let autonat_client = config.autonat_client.then(|| {
+            autonat::v2::client::Behaviour::new(
+                rand::make_rng::<rand::rngs::StdRng>(),
+                autonat::v2::client::Config::default().with_probe_interval(config.autonat_probe),
+            )
+        });
         let autonat_server = station.map(|_| autonat::v2::server::Behaviour::default());
         let relay_server = station.map(|s| {
             let limits = &s.relay;
@@ -109,7 +117,8 @@ impl Behaviour {
             autonat_server: autonat_server.into(),
             relay_server: relay_server.into(),
             relay_client,
-            dcutr: dcutr::Behaviour::new(peer_id),
+            dcutr: config.dcutr.then(|| dcutr::Behaviour::new(peer_id)).into(),
+            hold: Hold::default(),
             poc,
         }
     }

@@ -23,11 +23,16 @@ pub struct Timers {
 }
 
 impl Timers {
-    /// A station's timers: long idle timeout (≥ 90 s, DESIGN.md §6), frequent pings.
+    /// A station's timers: long idle timeout (≥ 90 s, DESIGN.md §6) and rare pings. A
+    /// station answers the pings of its phones but does not probe them: every probe (and
+    /// every QUIC keep-alive, which follows the ping interval) would wake an idle phone's
+    /// radio on top of its own keep-alive, and DESIGN.md §11 allows an Active phone on
+    /// cellular one wake-up per 30 s. Dead phones are caught by the QUIC idle timeout
+    /// (their keep-alive stops), and by this ping over TCP.
     pub fn station() -> Self {
         Timers {
             idle_timeout: Duration::from_secs(120),
-            ping_interval: Duration::from_secs(15),
+            ping_interval: Duration::from_secs(300),
             identify_interval: Duration::from_secs(300),
             request_timeout: Duration::from_secs(10),
             collect_retry: Duration::from_secs(2),
@@ -120,6 +125,21 @@ pub struct NetConfig {
     /// Also broadcast every certificate this node collects to the whole overlay (so every
     /// station can serve it); off, certificates go to the two committees only.
     pub broadcast_certificates: bool,
+    /// Home stations a phone holds a connection to while idle (DESIGN.md §7: Active 1,
+    /// Full 2, Saver 0 — a `sync_once()` then dials the first one for its request). The
+    /// others are dialled to fail over when a held one is lost, or for a request.
+    /// `usize::MAX`: all of them.
+    pub home_connections: usize,
+    /// DCUtR hole punching (phones: Wi-Fi profiles only).
+    pub dcutr: bool,
+    /// kad periodic bootstrap; `None`: never (phones outside Full).
+    pub kad_bootstrap: Option<Duration>,
+    /// A phone serves kad while AutoNAT confirms a direct (non-relayed) external address
+    /// (the Full profile); otherwise phones are pinned to kad client mode.
+    pub kad_server_if_reachable: bool,
+    /// Period of the AutoNAT v2 client's probes when `autonat_client` is on (libp2p's
+    /// default is 5 s).
+    pub autonat_probe: Duration,
     /// Timers.
     pub timers: Timers,
 }
@@ -141,11 +161,18 @@ impl NetConfig {
             network_change_debounce: Duration::from_millis(300),
             broadcast: crate::broadcast::Config::default(),
             broadcast_certificates: false,
+            home_connections: usize::MAX,
+            dcutr: true,
+            kad_bootstrap: Some(Duration::from_secs(5 * 60)),
+            kad_server_if_reachable: false,
+            autonat_probe: Duration::from_secs(120),
             timers: Timers::station(),
         }
     }
 
-    /// A phone in the Active profile: no listening, one connection per home station.
+    /// A phone: no listening, a connection to every home station, kad client without
+    /// bootstrap. The SDK's `Node` narrows it per mobile-life profile
+    /// (`node::ProfileSettings::net_config`: Active holds one home connection).
     pub fn phone(home_stations: Vec<Multiaddr>) -> Self {
         NetConfig {
             listen: Vec::new(),
@@ -158,6 +185,11 @@ impl NetConfig {
             network_change_debounce: Duration::from_millis(300),
             broadcast: crate::broadcast::Config::default(),
             broadcast_certificates: false,
+            home_connections: usize::MAX,
+            dcutr: true,
+            kad_bootstrap: None,
+            kad_server_if_reachable: false,
+            autonat_probe: Duration::from_secs(120),
             timers: Timers::phone_active(),
         }
     }

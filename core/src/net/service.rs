@@ -59,11 +59,14 @@ pub struct NetStatus {
     pub known_witnesses: usize,
     /// Whether this node is a station.
     pub station: bool,
-    /// Whether kad runs in server mode (stations only: phones are pinned to client mode,
-    /// whatever addresses get confirmed).
+    /// Whether kad runs in server mode (stations; phones are pinned to client mode, except
+    /// a Full-profile phone while a direct external address is confirmed).
     pub kad_server: bool,
     /// Stations holding a relay reservation for this node.
     pub reservations: Vec<PeerId>,
+    /// Home stations whose connection this node holds open (the others are for
+    /// failover; `NetConfig::home_connections`).
+    pub held: Vec<PeerId>,
     /// Counters since start.
     pub metrics: NetMetrics,
 }
@@ -477,6 +480,11 @@ struct Service<S: WitnessStore> {
     records: HashMap<WitnessId, PeerRecord>,
     witness_of: HashMap<PeerId, WitnessId>,
     home: Vec<PeerId>,
+    /// The home stations held now (a prefix of `home`'s rotation; all of them by default).
+    held: Vec<PeerId>,
+    /// Failovers since a held station last connected (the first is immediate, the next
+    /// ones wait with jitter, so an unreachable set of stations is not dialled in a loop).
+    failovers: u32,
     record_seq: u64,
     records_sent: HashSet<PeerId>,
     collections: HashMap<u64, Collection>,
@@ -545,7 +553,7 @@ impl<S: WitnessStore> Service<S> {
                 )));
             };
             swarm.add_peer_address(peer, addr.clone());
-            if config.station.is_some() {
+            if config.station.is_some() || config.kad_bootstrap.is_some() {
                 swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
             }
             if !home.contains(&peer) {
@@ -553,9 +561,14 @@ impl<S: WitnessStore> Service<S> {
             }
             home_addrs.entry(peer).or_default().push(addr.clone());
         }
-        // One dial per station over all its addresses: the first transport to connect
-        // wins (two parallel connections would make the station drop one).
-        for peer in &home {
+        // One dial per held station over all its addresses: the first transport to
+        // connect wins (two parallel connections would make the station drop one).
+        let held: Vec<PeerId> = home.iter().take(config.home_connections).copied().collect();
+        swarm
+            .behaviour_mut()
+            .hold
+            .set_held(held.iter().copied().collect());
+        for peer in &held {
             let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(*peer)
                 .addresses(home_addrs.get(peer).cloned().unwrap_or_default())
                 .build();
@@ -584,6 +597,8 @@ impl<S: WitnessStore> Service<S> {
             records: HashMap::new(),
             witness_of: HashMap::new(),
             home,
+            held,
+            failovers: 0,
             record_seq,
             records_sent: HashSet::new(),
             collections: HashMap::new(),
@@ -645,7 +660,40 @@ impl<S: WitnessStore> Service<S> {
                 }
             }
         }
+        self.close_all().await;
         log::info!("network task of {} stopped", self.swarm.local_peer_id());
+    }
+
+    /// Closes every connection properly before the swarm goes away (a phone entering
+    /// Saver or pausing): peers learn at once that it left, instead of sending keep-alives
+    /// to a dead address (which a phone's kernel answers, waking the radio) until their
+    /// idle timeout. Bounded to one second.
+    async fn close_all(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        // A dial still in its handshake cannot be cancelled: let it finish and close it
+        // too, or the station would keep retransmitting to a socket that is gone.
+        let deadline = tokio::time::sleep(Duration::from_secs(1));
+        tokio::pin!(deadline);
+        while self.swarm.connected_peers().next().is_some()
+            || self
+                .swarm
+                .network_info()
+                .connection_counters()
+                .num_pending()
+                > 0
+        {
+            tokio::select! {
+                _ = &mut deadline => break,
+                event = self.swarm.select_next_some() => {
+                    if let SwarmEvent::ConnectionEstablished { peer_id, .. } = event {
+                        let _ = self.swarm.disconnect_peer_id(peer_id);
+                    }
+                }
+            }
+        }
     }
 
     /// The earliest moment [`on_tick`](Self::on_tick) has work, if any.
@@ -761,6 +809,7 @@ impl<S: WitnessStore> Service<S> {
                     station: self.is_station(),
                     kad_server: self.swarm.behaviour().kad.mode() == libp2p::kad::Mode::Server,
                     reservations: self.reservations.iter().copied().collect(),
+                    held: self.held.clone(),
                     metrics: NetMetrics {
                         poc_bytes_in: self.bytes.bytes_in(),
                         poc_bytes_out: self.bytes.bytes_out(),
@@ -1434,6 +1483,9 @@ impl<S: WitnessStore> Service<S> {
             .collect();
         for station in due {
             self.redial_at.remove(&station);
+            if !self.held.contains(&station) {
+                continue;
+            }
             if self.swarm.is_connected(&station) {
                 self.reserve_on(station);
             } else {
@@ -1572,6 +1624,68 @@ impl<S: WitnessStore> Service<S> {
         }
     }
 
+    /// A held home station was lost (closed, or a dial failed). With every station held
+    /// it is redialled after `wait`; otherwise the next home station takes its place
+    /// (at once the first time since a held station last connected, after `wait` again
+    /// and again) and it is dialled only when its turn comes back.
+    fn lost_held(&mut self, station: PeerId, wait: Duration) {
+        if self.held.len() >= self.home.len() {
+            let at = Instant::now() + wait;
+            self.redial_at.entry(station).or_insert(at);
+            return;
+        }
+        let Some(pos) = self.home.iter().position(|p| *p == station) else {
+            return;
+        };
+        let Some(next) = (1..self.home.len())
+            .map(|i| self.home[(pos + i) % self.home.len()])
+            .find(|p| !self.held.contains(p))
+        else {
+            return;
+        };
+        self.held.retain(|p| *p != station);
+        self.held.push(next);
+        self.redial_at.remove(&station);
+        self.swarm
+            .behaviour_mut()
+            .hold
+            .set_held(self.held.iter().copied().collect());
+        log::info!("home station {station} lost; failing over to {next}");
+        if self.swarm.is_connected(&next) {
+            self.failovers = 0;
+            self.reserve_on(next);
+            return;
+        }
+        let at = if self.failovers == 0 {
+            Instant::now()
+        } else {
+            Instant::now() + wait
+        };
+        self.failovers = self.failovers.saturating_add(1);
+        self.redial_at.insert(next, at);
+    }
+
+    /// A phone that may serve kad (Full) does while a direct external address is
+    /// confirmed; a relayed one never counts.
+    fn update_kad_mode(&mut self) {
+        if self.is_station() || !self.config.kad_server_if_reachable {
+            return;
+        }
+        let direct = self
+            .swarm
+            .external_addresses()
+            .any(|a| !a.iter().any(|p| p == Protocol::P2pCircuit));
+        let mode = if direct {
+            libp2p::kad::Mode::Server
+        } else {
+            libp2p::kad::Mode::Client
+        };
+        if self.swarm.behaviour().kad.mode() != mode {
+            log::info!("kad mode: {mode:?}");
+            self.swarm.behaviour_mut().kad.set_mode(Some(mode));
+        }
+    }
+
     /// Asks `station` for a relay reservation by listening on its circuit address.
     fn reserve_on(&mut self, station: PeerId) {
         if !self.config.reserve_relays || self.relay_listeners.values().any(|p| *p == station) {
@@ -1648,7 +1762,7 @@ impl<S: WitnessStore> Service<S> {
             }
         }
         self.redial_at.clear();
-        for station in self.home.clone() {
+        for station in self.held.clone() {
             self.dial_home(station);
         }
         if self.is_station() {
@@ -1724,7 +1838,10 @@ impl<S: WitnessStore> Service<S> {
                 }
                 if self.home.contains(&peer_id) {
                     self.redial_at.remove(&peer_id);
-                    self.reserve_on(peer_id);
+                    if self.held.contains(&peer_id) {
+                        self.failovers = 0;
+                        self.reserve_on(peer_id);
+                    }
                     self.check_reachable();
                 }
             }
@@ -1746,9 +1863,8 @@ impl<S: WitnessStore> Service<S> {
                         b.table_mut().set_responsive(&overlay_id(&peer_id), false);
                     }
                     self.emit(NetEvent::Disconnected { peer: peer_id });
-                    if self.home.contains(&peer_id) && self.change_due.is_none() {
-                        let at = Instant::now() + self.jitter();
-                        self.redial_at.insert(peer_id, at);
+                    if self.held.contains(&peer_id) && self.change_due.is_none() {
+                        self.lost_held(peer_id, self.jitter());
                     }
                 }
             }
@@ -1778,15 +1894,17 @@ impl<S: WitnessStore> Service<S> {
                 // A home station that cannot be reached now is tried again later (after
                 // at least a second, with jitter), until it is back.
                 log::debug!("home station {peer} unreachable: {error}");
-                if self.change_due.is_none() {
-                    let at = Instant::now() + self.jitter().max(Duration::from_secs(1));
-                    self.redial_at.entry(peer).or_insert(at);
+                if self.change_due.is_none() && self.held.contains(&peer) {
+                    let wait = self.jitter().max(Duration::from_secs(1));
+                    self.lost_held(peer, wait);
                 }
             }
             SwarmEvent::ExternalAddrConfirmed { address } => {
+                self.update_kad_mode();
                 self.emit(NetEvent::ExternalAddressConfirmed(address));
             }
             SwarmEvent::ExternalAddrExpired { address } => {
+                self.update_kad_mode();
                 self.emit(NetEvent::ExternalAddressExpired(address));
             }
             SwarmEvent::Behaviour(BehaviourEvent::RelayClient(

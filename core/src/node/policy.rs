@@ -489,9 +489,11 @@ impl ProfileSettings {
     }
 
     /// A phone's `NetConfig` for these settings, from the one it was built with: keeps the
-    /// home stations and `base.listen` (used only when listening), sets AutoNAT, relay
-    /// reservations and timers. `None` while suspended. Kad mode, kad bootstrap, DCUtR and
-    /// the QUIC keep-alive have no `NetConfig` field yet: the runtime applies them.
+    /// home stations and `base.listen` (used only when listening); sets the held home
+    /// connections, AutoNAT, relay reservations, DCUtR, kad bootstrap and mode, and the
+    /// timers (the QUIC keep-alive follows the ping interval). `None` while suspended. In
+    /// Saver (no held connection) it is the configuration of a `sync_once()`, which dials
+    /// one home station for its request.
     pub fn net_config(&self, base: &NetConfig) -> Option<NetConfig> {
         let timers = self.net_timers()?;
         let mut config = base.clone();
@@ -499,8 +501,15 @@ impl ProfileSettings {
             config.listen.clear();
             config.external.clear();
         }
+        config.home_connections = usize::from(self.home_connections);
         config.autonat_client = self.autonat_probe.is_some();
+        if let Some(period) = self.autonat_probe {
+            config.autonat_probe = period;
+        }
         config.reserve_relays = self.relay_reservations;
+        config.dcutr = self.dcutr;
+        config.kad_bootstrap = self.kad_bootstrap;
+        config.kad_server_if_reachable = self.kad_mode == KadMode::ServerIfDirectlyReachable;
         config.timers = timers;
         Some(config)
     }

@@ -571,10 +571,20 @@ fn settings_map_onto_net_timers_and_config() {
     };
     let c = active.net_config(&base).expect("config");
     assert!(c.listen.is_empty() && !c.autonat_client && !c.reserve_relays);
+    assert_eq!(c.home_connections, 1);
+    assert!(!c.dcutr && c.kad_bootstrap.is_none() && !c.kad_server_if_reachable);
     let full = settings(AppState::Foreground, charging(80), Network::WIFI);
     let c = full.net_config(&base).expect("config");
     assert_eq!(c.listen, base.listen);
     assert!(c.autonat_client && c.reserve_relays);
+    assert_eq!(c.home_connections, 2);
+    assert_eq!(Some(c.autonat_probe), full.autonat_probe);
+    assert!(c.dcutr && c.kad_server_if_reachable);
+    assert_eq!(c.kad_bootstrap, full.kad_bootstrap);
+    let saver = settings(AppState::Background, FULL_BATTERY, Network::WIFI);
+    let c = saver.net_config(&base).expect("config");
+    assert_eq!(c.home_connections, 0);
+    assert!(!c.reserve_relays && !c.autonat_client && !c.dcutr);
     let suspended = settings(AppState::Suspended, FULL_BATTERY, Network::WIFI);
     assert!(suspended.net_config(&base).is_none());
 }

@@ -163,6 +163,8 @@ struct Shared {
     home: Vec<Multiaddr>,
     book: tokio::sync::Mutex<Book>,
     net: Mutex<Option<NetHandle>>,
+    /// The profile settings the running network was started with.
+    applied: Mutex<Option<super::ProfileSettings>>,
     events: mpsc::UnboundedSender<NodeEvent>,
     policy: Mutex<super::PolicyState>,
     started: Instant,
@@ -273,6 +275,7 @@ impl Node {
                 certs,
             }),
             net: Mutex::new(None),
+            applied: Mutex::new(None),
             events: tx,
             policy: Mutex::new(super::PolicyState::new(
                 super::PolicyConfig::default(),
@@ -284,7 +287,7 @@ impl Node {
         });
         {
             let _guard = runtime.enter();
-            shared.start_network()?;
+            shared.start_network(false)?;
         }
         let node = Node {
             runtime: Some(runtime),
@@ -492,8 +495,34 @@ impl Shared {
         self.net.lock().ok().and_then(|n| n.clone())
     }
 
-    fn start_network(self: &Arc<Self>) -> Result<(), NodeError> {
-        let config = NetConfig::phone(self.home.clone());
+    /// The profile's settings now.
+    fn settings(&self) -> super::ProfileSettings {
+        self.policy
+            .lock()
+            .map(|p| p.current().settings)
+            .unwrap_or_else(|_| {
+                super::ProfileSettings::for_profile(
+                    super::Profile::Active,
+                    super::Network::WIFI,
+                    false,
+                )
+            })
+    }
+
+    /// Starts the network as the current profile configures it (DESIGN.md §7: held home
+    /// connections, reservations, AutoNAT, DCUtR, kad, timers). `on_demand`: for one
+    /// operation of a profile that holds no connection (Saver), with one home station.
+    fn start_network(self: &Arc<Self>, on_demand: bool) -> Result<(), NodeError> {
+        let settings = self.settings();
+        let mut config = settings
+            .net_config(&NetConfig::phone(self.home.clone()))
+            .ok_or(NodeError::NotRunning("suspended"))?;
+        if on_demand {
+            config.home_connections = config.home_connections.max(1);
+        }
+        if let Ok(mut applied) = self.applied.lock() {
+            *applied = Some(settings);
+        }
         let handle = Network::start::<SqliteWitnessStore>(
             config,
             self.transport_key.clone(),
@@ -563,7 +592,7 @@ impl Shared {
         if self.book.lock().await.wallet.is_none() {
             return Err(NodeError::NotRunning("paused"));
         }
-        self.start_network()?;
+        self.start_network(true)?;
         // Wait (bounded) for a home station, so the operation does not race the dial.
         if let Some(net) = self.net() {
             let home: Vec<_> = self
@@ -581,6 +610,24 @@ impl Shared {
             }
         }
         Ok(true)
+    }
+
+    /// Restarts a running network whose profile settings changed without a profile
+    /// change (e.g. Active moving from Wi-Fi to cellular: longer keep-alive, no DCUtR).
+    fn reconfigure(self: &Arc<Self>) {
+        let settings = self.settings();
+        let stale = self
+            .applied
+            .lock()
+            .map(|a| a.is_some_and(|a| a != settings))
+            .unwrap_or(false);
+        if stale && self.net().is_some() && settings.home_connections > 0 {
+            log::info!("profile settings changed; restarting the network");
+            self.go_offline();
+            if let Err(e) = self.start_network(false) {
+                log::warn!("restarting the network: {e}");
+            }
+        }
     }
 
     fn go_offline(&self) {
@@ -601,6 +648,8 @@ impl Shared {
             .update(signals, now);
         if let Some(change) = change {
             self.apply(change.from, change.to).await?;
+        } else {
+            self.reconfigure();
         }
         // A pending change (debounce, background grace) is applied when it is due.
         let due = self.policy.lock().ok().and_then(|p| p.poll_timeout());
@@ -643,7 +692,9 @@ impl Shared {
                 if self.book.lock().await.wallet.is_none() {
                     self.clone().resume().await?;
                 } else if self.net().is_none() {
-                    self.start_network()?;
+                    self.start_network(false)?;
+                } else {
+                    self.reconfigure();
                 }
             }
         }
@@ -848,7 +899,9 @@ impl Shared {
             self.phrase.as_str(),
         )?);
         book.chain = Some(ChainStore::new(Store::open(dir.join("chain.db"))?)?);
-        self.start_network()?;
+        if self.settings().home_connections > 0 {
+            self.start_network(false)?;
+        }
         self.emit(NodeEvent::Resumed);
         Ok(())
     }

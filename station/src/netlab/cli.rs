@@ -25,6 +25,9 @@ enum NetlabCommand {
     /// time to a relayed connection, hole-punch success per NAT pair and the recovery
     /// time after an address switch (needs root; a few minutes).
     Measure(super::measure::MeasureArgs),
+    /// Measure an idle SDK phone per mobile-life profile: packets, bytes and wake-ups per
+    /// idle minute, and the cost of one `sync_once()` (root; the numbers of BENCHMARKS.md).
+    Idle(super::idle::IdleArgs),
     /// A probe program, run by the lab inside a namespace.
     #[command(subcommand, hide = true)]
     Probe(ProbeCommand),
@@ -83,6 +86,7 @@ pub fn run(args: NetlabArgs) -> ExitCode {
     let result = match args.command {
         NetlabCommand::Check => return super::check::run(),
         NetlabCommand::Measure(a) => return super::measure::run(a),
+        NetlabCommand::Idle(a) => return super::idle::run(a),
         NetlabCommand::Probe(p) => match p {
             ProbeCommand::UdpServer { port, lifetime_ms } => {
                 programs::udp_server(port, ms(lifetime_ms))

@@ -42,6 +42,71 @@ pub struct Host {
     behind: Option<String>,
 }
 
+/// The nftables counters of [`Host::count_sent`].
+const COUNT_RULES: &str = r#"table inet zpcount {
+    chain out {
+        type filter hook output priority 0; policy accept;
+        meta l4proto udp counter comment "udp"
+        meta l4proto tcp counter comment "tcp"
+        meta l4proto { icmp, ipv6-icmp } counter comment "icmp"
+    }
+}
+table arp zpcount {
+    chain out {
+        type filter hook output priority 0; policy accept;
+        counter comment "arp"
+    }
+}
+"#;
+
+/// Packets a host sent, by origin ([`Host::sent_by_kind`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SentByKind {
+    /// UDP and TCP: what its processes sent.
+    pub transport: u64,
+    /// ICMP and ICMPv6: what its kernel sent (errors for packets to sockets that are
+    /// gone; IPv6 neighbour discovery unless [`Host::disable_ipv6`]).
+    pub icmp: u64,
+    /// ARP: its kernel's neighbour lookups.
+    pub arp: u64,
+}
+
+impl SentByKind {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &SentByKind) -> SentByKind {
+        SentByKind {
+            transport: self.transport.saturating_sub(earlier.transport),
+            icmp: self.icmp.saturating_sub(earlier.icmp),
+            arp: self.arp.saturating_sub(earlier.arp),
+        }
+    }
+}
+
+/// A host's interface counters ([`Host::link_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes sent (IP packets with their Ethernet headers).
+    pub tx_bytes: u64,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+}
+
+impl LinkStats {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &LinkStats) -> LinkStats {
+        LinkStats {
+            tx_packets: self.tx_packets.saturating_sub(earlier.tx_packets),
+            tx_bytes: self.tx_bytes.saturating_sub(earlier.tx_bytes),
+            rx_packets: self.rx_packets.saturating_sub(earlier.rx_packets),
+            rx_bytes: self.rx_bytes.saturating_sub(earlier.rx_bytes),
+        }
+    }
+}
+
 /// A NAT router: `wan` on the public segment, a `lan` bridge for its hosts.
 #[derive(Debug, Clone)]
 pub struct Router {
@@ -332,6 +397,77 @@ impl Host {
             .collect())
     }
 
+    /// The counters of its `eth0` now: every byte the host sent or received, whatever
+    /// the protocol (QUIC keep-alives and ACKs included).
+    pub fn link_stats(&self) -> Result<LinkStats, LabError> {
+        let out = run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.ns,
+                "cat",
+                "/sys/class/net/eth0/statistics/tx_packets",
+                "/sys/class/net/eth0/statistics/tx_bytes",
+                "/sys/class/net/eth0/statistics/rx_packets",
+                "/sys/class/net/eth0/statistics/rx_bytes",
+            ],
+            None,
+        )?;
+        let values: Vec<u64> = out.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        match values.as_slice() {
+            [tx_packets, tx_bytes, rx_packets, rx_bytes] => Ok(LinkStats {
+                tx_packets: *tx_packets,
+                tx_bytes: *tx_bytes,
+                rx_packets: *rx_packets,
+                rx_bytes: *rx_bytes,
+            }),
+            _ => Err(LabError::Probe(format!(
+                "{}: unexpected link statistics {out:?}",
+                self.name
+            ))),
+        }
+    }
+
+    /// Turns IPv6 off on the host (the lab is IPv4): its link-local address, router
+    /// solicitations and multicast listener reports would otherwise count as traffic.
+    pub fn disable_ipv6(&self) -> Result<(), LabError> {
+        disable_ipv6_in(&self.ns)
+    }
+
+    /// Starts counting what the host sends by kind (nftables counters on its output
+    /// hook): UDP and TCP (its processes), ICMP and ARP (its kernel, e.g. answering
+    /// packets for a socket that is gone). See [`Host::sent_by_kind`].
+    pub fn count_sent(&self) -> Result<(), LabError> {
+        run_in(&self.ns, "nft", &["-f", "-"], Some(COUNT_RULES)).map(drop)
+    }
+
+    /// Packets sent per kind since [`Host::count_sent`].
+    pub fn sent_by_kind(&self) -> Result<SentByKind, LabError> {
+        let out = run_in(&self.ns, "nft", &["list", "ruleset"], None)?;
+        let mut sent = SentByKind::default();
+        for line in out.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let value = |key: &str| {
+                words
+                    .iter()
+                    .position(|w| *w == key)
+                    .and_then(|i| words.get(i + 1))
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            let Some(packets) = value("packets") else {
+                continue;
+            };
+            match words.last().map(|w| w.trim_matches('"')) {
+                Some("udp" | "tcp") => sent.transport += packets,
+                Some("icmp") => sent.icmp += packets,
+                Some("arp") => sent.arp += packets,
+                _ => {}
+            }
+        }
+        Ok(sent)
+    }
+
     /// Takes `eth0` down (radio off): addresses stay, routes through it go.
     pub fn link_down(&self) -> Result<(), LabError> {
         ip(&["-n", &self.ns, "link", "set", "eth0", "down"]).map(drop)
@@ -355,7 +491,28 @@ impl Host {
     }
 }
 
+/// Turns IPv6 off on every interface of namespace `ns`.
+fn disable_ipv6_in(ns: &str) -> Result<(), LabError> {
+    run_in(
+        ns,
+        "sysctl",
+        &[
+            "-q",
+            "-w",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ],
+        None,
+    )
+    .map(drop)
+}
+
 impl Router {
+    /// Turns IPv6 off on the router (see [`Host::disable_ipv6`]).
+    pub fn disable_ipv6(&self) -> Result<(), LabError> {
+        disable_ipv6_in(&self.ns)
+    }
+
     /// The router's name in the lab.
     pub fn name(&self) -> &str {
         &self.name

@@ -25,6 +25,7 @@
 mod check;
 pub mod cli;
 mod error;
+pub mod idle;
 mod lab;
 mod measure;
 mod names;
@@ -35,7 +36,9 @@ mod sys;
 
 pub use check::{survey, Behaviour, INBOUND_PORT, TCP_PORT, UDP_PORT};
 pub use error::LabError;
-pub use lab::{check_available, Host, Lab, Router, LAN_PREFIX_LEN, PUBLIC_PREFIX_LEN};
+pub use lab::{
+    check_available, Host, Lab, LinkStats, Router, SentByKind, LAN_PREFIX_LEN, PUBLIC_PREFIX_LEN,
+};
 pub use names::{list_namespaces, sweep_stale, NS_PREFIX};
 pub use nat::NatKind;
 pub use probe::{Probe, PunchOutcome, PUNCH_PORT, SERVER_LIFETIME};
