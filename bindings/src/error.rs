@@ -156,6 +156,8 @@ impl From<CoreNodeError> for NodeError {
             CoreNodeError::Network(_) => NodeError::Network(message),
             CoreNodeError::Storage(_) => NodeError::Storage(message),
             CoreNodeError::NotRunning(_) => NodeError::NotRunning(message),
+            // Not reachable through the FFI yet (register_push_token is not exported).
+            CoreNodeError::InvalidPushToken(_) => NodeError::Internal(message),
         }
     }
 }

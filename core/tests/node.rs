@@ -1,18 +1,23 @@
 //! The `Node` runtime against a real loopback devnet (4 stations, each a libp2p swarm
 //! with its own SQLite witness store): two phrase wallets transfer, receive, see typed
 //! errors on bad input, pause (sockets and SQLite closed) and resume, restart from their
-//! data directory, and a block signed before a crash is certified after the restart.
+//! data directory, and a block signed before a crash is certified after the restart. A
+//! phone in Saver is woken by its station's push when it is paid.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use zeropole_core::crypto::{KeyPair, SeedPhrase};
 use zeropole_core::devnet::Devnet;
 use zeropole_core::ledger::{next_send, DmappId};
-use zeropole_core::node::{Node, NodeConfig, NodeError, NodeEvent};
+use zeropole_core::net::push::{PushPlatform, PushSender, Pusher};
+use zeropole_core::node::{
+    AppState, Network, Node, NodeConfig, NodeError, NodeEvent, Power, Profile, Signals,
+};
 use zeropole_core::wallet::Wallet;
 
 mod common;
-use common::start_stations;
+use common::{start_stations, wait_for};
 
 const FUNDS: u64 = 1_000_000;
 
@@ -367,6 +372,107 @@ async fn profiles_close_and_reopen_the_network_and_sync_once_works_in_saver() {
             .await
             .expect("send in Active");
         assert_eq!(t.height, 3);
+    })
+    .await
+    .expect("bounded");
+}
+
+/// A station push sender that records what it would send.
+struct Recorder(std::sync::Mutex<Vec<(PushPlatform, String)>>);
+
+impl PushSender for Recorder {
+    fn send_sync(&self, platform: PushPlatform, token: &str) {
+        if let Ok(mut sent) = self.0.lock() {
+            sent.push((platform, token.to_string()));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_in_saver_is_woken_by_a_push_when_it_is_paid() {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let (pa, pb) = (phrase(10), phrase(11));
+        let allocations: Vec<_> = [&pa, &pb]
+            .iter()
+            .map(|p| (keys(p).public_key().clone(), FUNDS))
+            .collect();
+        let devnet = Devnet::generate_for(8, 4, &allocations, None).expect("devnet");
+        let recorder = Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
+        let r = recorder.clone();
+        let stations = start_stations(&devnet, move |c| {
+            if let Some(s) = c.station.as_mut() {
+                s.push = Some(Pusher(r.clone()));
+            }
+        })
+        .await;
+        let net = Net {
+            genesis: devnet.genesis.to_toml_string(),
+            home: stations.addrs[..2].iter().map(|a| a.to_string()).collect(),
+            _stations: stations,
+        };
+        let (da, db) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let alice = Node::start(config(&net, da.path()), &pa).expect("alice");
+        let bob = Node::start(config(&net, db.path()), &pb).expect("bob");
+
+        let bad = alice
+            .register_push_token(PushPlatform::Fcm, "not a token")
+            .await;
+        assert!(
+            matches!(bad, Err(NodeError::InvalidPushToken(_))),
+            "{bad:?}"
+        );
+        alice
+            .register_push_token(PushPlatform::Fcm, "alice-fcm-token")
+            .await
+            .expect("registered");
+        assert!(da.path().join("push-token").exists());
+
+        // The OS power saver: Saver, no connection; the token goes out again before.
+        let saver = Signals {
+            app: AppState::Foreground,
+            power: Power {
+                battery_percent: 80,
+                charging: false,
+                power_saver: true,
+            },
+            network: Network::WIFI,
+            epoch: 0,
+        };
+        assert_eq!(
+            alice.set_signals(saver).await.expect("saver"),
+            Profile::Saver
+        );
+        assert!(!alice.status().await.online);
+
+        let alice_id = keys(&pa).public_key().account_id();
+        bob.send(&alice_id.to_hex(), 4_000).await.expect("bob pays");
+        wait_for("the wake-up push", || {
+            let recorder = recorder.clone();
+            async move {
+                recorder
+                    .0
+                    .lock()
+                    .map(|s| s.contains(&(PushPlatform::Fcm, "alice-fcm-token".to_string())))
+                    .unwrap_or(false)
+            }
+        })
+        .await;
+        // What the push makes the app do: one sync.
+        let got = alice.sync_once().await.expect("sync");
+        assert_eq!(got.len(), 1);
+        assert_eq!(alice.balance().await, FUNDS + 4_000);
+
+        // Unregistering removes the kept token.
+        alice
+            .register_push_token(PushPlatform::Fcm, "")
+            .await
+            .expect("unregistered");
+        assert!(!da.path().join("push-token").exists());
+        alice.stop();
+        bob.stop();
     })
     .await
     .expect("bounded");

@@ -169,6 +169,11 @@ pub struct StationFile {
     /// Relay server limits.
     #[serde(default)]
     pub relay: RelayFile,
+    /// A program that sends a content-free "sync" push to a phone that registered a
+    /// token, run as `<program> <fcm|apns> <token>` when a payment to it arrives (DESIGN
+    /// §7). Absent (the default): no push is sent.
+    #[serde(default)]
+    pub push_command: Option<PathBuf>,
 }
 
 /// A validated station configuration.
@@ -190,6 +195,8 @@ pub struct StationSettings {
     pub max_connections: u32,
     /// Relay server limits.
     pub relay: RelayLimits,
+    /// The push program (resolved), if any.
+    pub push_command: Option<PathBuf>,
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> StationError {
@@ -290,6 +297,7 @@ impl StationFile {
             metrics_interval: Duration::from_secs(secs),
             max_connections,
             relay,
+            push_command: self.push_command.as_deref().map(resolve),
         })
     }
 }
@@ -325,6 +333,11 @@ impl StationSettings {
         config.station = Some(StationConfig {
             relay: self.relay.clone(),
             max_connections: self.max_connections,
+            push: self.push_command.as_ref().map(|program| {
+                zeropole_core::net::push::Pusher(std::sync::Arc::new(
+                    zeropole_core::net::push::CommandPushSender::new(program),
+                ))
+            }),
         });
         config
     }

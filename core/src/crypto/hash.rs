@@ -25,6 +25,8 @@ pub enum Domain {
     Equivocation,
     /// Handover objects: an epoch-`e` committee member's signed report about one account.
     Handover,
+    /// Push-token registrations: an account asks its home station to wake it when paid.
+    PushToken,
 }
 
 impl Domain {
@@ -40,6 +42,7 @@ impl Domain {
             Domain::DmappRevocation => "zeropole/dmapp-revocation/v1",
             Domain::Equivocation => "zeropole/equivocation/v1",
             Domain::Handover => "zeropole/handover/v1",
+            Domain::PushToken => "zeropole/push-token/v1",
         }
     }
 }

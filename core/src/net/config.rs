@@ -94,6 +94,9 @@ pub struct StationConfig {
     pub relay: RelayLimits,
     /// Most connections at once.
     pub max_connections: u32,
+    /// Sends the wake-up pushes of phones that registered a token (DESIGN.md §7); `None`
+    /// (the default): registrations are kept but nothing is sent.
+    pub push: Option<super::push::Pusher>,
 }
 
 /// A node's network configuration.
@@ -154,6 +157,7 @@ impl NetConfig {
             station: Some(StationConfig {
                 relay: RelayLimits::default(),
                 max_connections: 100_000,
+                push: None,
             }),
             autonat_client: false,
             reserve_relays: false,

@@ -22,6 +22,7 @@ mod config;
 mod error;
 pub mod hold;
 mod peer_record;
+pub mod push;
 mod service;
 pub mod wire;
 

@@ -109,6 +109,8 @@ pub struct NetMetrics {
     /// Times the network task woke up for a timer of its own (retries, redials,
     /// debounce, broadcast acknowledgements); an idle node has none.
     pub timer_wakeups: u64,
+    /// Wake-up pushes handed to the push sender (stations).
+    pub pushes_sent: u64,
 }
 
 /// What the network layer reports as it happens (subscribe with [`NetHandle::events`]).
@@ -204,6 +206,10 @@ enum Command {
     Status {
         reply: oneshot::Sender<NetStatus>,
     },
+    RegisterPush {
+        registration: Box<super::push::PushRegistration>,
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
 }
 
 /// A cheap, cloneable handle to a running network task. Dropping every handle stops it.
@@ -251,6 +257,20 @@ impl NetHandle {
     /// The highest certificate of `account` its committee members report (verified).
     pub async fn head(&self, account: AccountId) -> Result<Option<Certificate>, NetError> {
         self.ask(|reply| Command::Head { account, reply }).await?
+    }
+
+    /// Registers (or, with an empty token, removes) this account's push token at a home
+    /// station, which then wakes the phone when it learns of a payment to it (DESIGN.md
+    /// §7). Succeeds once a station accepted it.
+    pub async fn register_push(
+        &self,
+        registration: super::push::PushRegistration,
+    ) -> Result<(), NetError> {
+        self.ask(|reply| Command::RegisterPush {
+            registration: Box::new(registration),
+            reply,
+        })
+        .await?
     }
 
     /// The node's network state.
@@ -412,6 +432,7 @@ enum Pending {
 enum PhoneReply {
     Inbox(oneshot::Sender<Result<Vec<Certificate>, NetError>>),
     Head(oneshot::Sender<Result<Option<Certificate>, NetError>>),
+    Ack(oneshot::Sender<Result<(), NetError>>),
 }
 
 impl PhoneReply {
@@ -421,6 +442,9 @@ impl PhoneReply {
                 let _ = r.send(Err(e));
             }
             PhoneReply::Head(r) => {
+                let _ = r.send(Err(e));
+            }
+            PhoneReply::Ack(r) => {
                 let _ = r.send(Err(e));
             }
         }
@@ -472,6 +496,11 @@ impl Archive {
     }
 }
 
+/// Most push tokens a station keeps (≈ 200 B each).
+const MAX_PUSH_TOKENS: usize = 1_000_000;
+/// Most certificate hashes remembered as pushed (then forgotten all at once).
+const MAX_PUSHED: usize = 100_000;
+
 struct Service<S: WitnessStore> {
     swarm: Swarm<Behaviour>,
     config: NetConfig,
@@ -503,6 +532,12 @@ struct Service<S: WitnessStore> {
     change_due: Option<Instant>,
     change_started: Option<Instant>,
     connections: HashMap<PeerId, Vec<libp2p::swarm::ConnectionId>>,
+    /// Push tokens of the phones that registered here (stations).
+    push_tokens: HashMap<AccountId, (super::push::PushPlatform, String)>,
+    /// The newest registration time per account (replays of older ones are ignored).
+    push_times: HashMap<AccountId, u64>,
+    /// Certificates already pushed for.
+    pushed: HashSet<crate::crypto::Hash>,
     broadcaster: Option<crate::broadcast::Broadcaster>,
     overlay_peers: HashMap<crate::broadcast::OverlayId, PeerId>,
     started: Instant,
@@ -617,6 +652,9 @@ impl<S: WitnessStore> Service<S> {
             change_due: None,
             change_started: None,
             connections: HashMap::new(),
+            push_tokens: HashMap::new(),
+            push_times: HashMap::new(),
+            pushed: HashSet::new(),
             broadcaster,
             overlay_peers: HashMap::new(),
             started: Instant::now(),
@@ -775,6 +813,22 @@ impl<S: WitnessStore> Service<S> {
                         history,
                     });
                     self.send_submit(request, reply, Vec::new());
+                }
+            }
+            Command::RegisterPush {
+                registration,
+                reply,
+            } => {
+                if self.is_station() {
+                    let _ = reply.send(Err(NetError::Setup(
+                        "a station does not register push tokens".into(),
+                    )));
+                } else {
+                    self.send_phone_query(
+                        Box::new(Request::RegisterPush(registration)),
+                        PhoneReply::Ack(reply),
+                        Vec::new(),
+                    );
                 }
             }
             Command::Inbox { account, reply } => {
@@ -1010,7 +1064,7 @@ impl<S: WitnessStore> Service<S> {
     /// Pushes a fresh certificate to the sender's committee and, for a send, to the
     /// recipient's committee (DESIGN.md §4 "Transfer").
     fn distribute(&mut self, cert: &Certificate) {
-        self.archive.note(cert);
+        self.note_certificate(cert);
         let mut targets: Vec<WitnessId> = self.epoch.committee(&cert.block.body.account);
         if let Op::Send { to, .. } = &cert.block.body.op {
             for w in self.epoch.committee(to) {
@@ -1030,6 +1084,61 @@ impl<S: WitnessStore> Service<S> {
                 self.outbound.insert(rid, Pending::Push);
             }
         }
+    }
+
+    /// Keeps a certificate this station learned, and wakes its recipient's phone with a
+    /// push if it registered one (once per certificate).
+    fn note_certificate(&mut self, cert: &Certificate) {
+        self.archive.note(cert);
+        let Op::Send { to, .. } = &cert.block.body.op else {
+            return;
+        };
+        let Some(pusher) = self.config.station.as_ref().and_then(|s| s.push.clone()) else {
+            return;
+        };
+        let Some((platform, token)) = self.push_tokens.get(to).cloned() else {
+            return;
+        };
+        if self.pushed.len() >= MAX_PUSHED {
+            self.pushed.clear();
+        }
+        if self.pushed.insert(cert.block_hash()) {
+            self.metrics.pushes_sent += 1;
+            pusher.0.send_sync(platform, &token);
+        }
+    }
+
+    /// A phone's push-token registration (stations): kept if signed by the account's key
+    /// and newer than the one held.
+    fn register_push(&mut self, reg: super::push::PushRegistration) -> Response {
+        if !self.is_station() {
+            return Response::Error("not a station".into());
+        }
+        if !reg.verify() {
+            return Response::Error("push registration not signed by its account".into());
+        }
+        let account = reg.account();
+        if self
+            .push_times
+            .get(&account)
+            .is_some_and(|t| *t >= reg.timestamp_ms)
+        {
+            return Response::Ack;
+        }
+        if reg.token.is_empty() {
+            self.push_tokens.remove(&account);
+        } else {
+            if self.push_tokens.len() >= MAX_PUSH_TOKENS && !self.push_tokens.contains_key(&account)
+            {
+                return Response::Error("push registrations full".into());
+            }
+            self.push_tokens.insert(account, (reg.platform, reg.token));
+        }
+        if self.push_times.len() >= MAX_PUSH_TOKENS {
+            self.push_times.clear();
+        }
+        self.push_times.insert(account, reg.timestamp_ms);
+        Response::Ack
     }
 
     // ---- inbox and head queries (stations) --------------------------------------------
@@ -1294,12 +1403,12 @@ impl<S: WitnessStore> Service<S> {
                         Response::Error(format!("storage: {e}"))
                     }
                     Some(_) => {
-                        self.archive.note(&cert);
+                        self.note_certificate(&cert);
                         Response::Ack
                     }
                     None => match cert.verify(&self.epoch) {
                         Ok(()) => {
-                            self.archive.note(&cert);
+                            self.note_certificate(&cert);
                             Response::Ack
                         }
                         Err(e) => Response::Error(format!("invalid certificate: {e}")),
@@ -1326,6 +1435,10 @@ impl<S: WitnessStore> Service<S> {
             }
             Request::Broadcast(bytes) => {
                 let response = self.on_broadcast(peer, &bytes);
+                self.respond(channel, response);
+            }
+            Request::RegisterPush(registration) => {
+                let response = self.register_push(*registration);
                 self.respond(channel, response);
             }
             Request::Records(records) => {
@@ -1413,6 +1526,9 @@ impl<S: WitnessStore> Service<S> {
                 (Response::Head(head), PhoneReply::Head(reply)) => {
                     let head = head.filter(|c| c.verify(&self.epoch).is_ok()).map(|c| *c);
                     let _ = reply.send(Ok(head));
+                }
+                (Response::Ack, PhoneReply::Ack(reply)) => {
+                    let _ = reply.send(Ok(()));
                 }
                 (other, reply) => {
                     log::warn!("station {peer} could not answer: {other:?}");
@@ -1579,7 +1695,7 @@ impl<S: WitnessStore> Service<S> {
             let kind = match &d.payload {
                 crate::broadcast::Payload::Certificate(cert) => {
                     if cert.verify(&self.epoch).is_ok() {
-                        self.archive.note(cert);
+                        self.note_certificate(cert);
                         if let Some(duty) = self.duty.as_mut() {
                             duty.node.handle_certificate(cert);
                         }

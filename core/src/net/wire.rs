@@ -55,6 +55,8 @@ pub enum Request {
     /// Overlay member → overlay member: one routing-table broadcast message (a copy or an
     /// acknowledgement, [`crate::broadcast::Message`] encoded), answered with `Ack`.
     Broadcast(Vec<u8>),
+    /// Phone → home station: wake me with a push when I am paid (answered with `Ack`).
+    RegisterPush(Box<super::push::PushRegistration>),
 }
 
 /// The answer to a [`Request`].
@@ -290,6 +292,9 @@ impl Request {
             Request::Broadcast(bytes) => {
                 w.u8(7).bytes(bytes);
             }
+            Request::RegisterPush(reg) => {
+                w.u8(8).bytes(&reg.encode());
+            }
         }
         w.finish()
     }
@@ -312,6 +317,9 @@ impl Request {
                 r.bytes("broadcast", crate::broadcast::wire::MAX_MESSAGE_LEN)?
                     .to_vec(),
             ),
+            8 => Request::RegisterPush(Box::new(super::push::PushRegistration::decode(
+                r.bytes("push registration", super::push::MAX_REGISTRATION_LEN)?,
+            )?)),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "request",

@@ -52,6 +52,9 @@ pub enum NodeError {
     /// Local storage failed.
     #[error(transparent)]
     Storage(#[from] StoreError),
+    /// The push token is empty, too long or not printable ASCII.
+    #[error("invalid push token: {0}")]
+    InvalidPushToken(String),
     /// The node is paused (call `resume` first) or stopped.
     #[error("the node is {0}")]
     NotRunning(&'static str),

@@ -24,6 +24,7 @@ use crate::genesis::Genesis;
 use crate::ledger::{
     apply_certified, next_receive, next_send, AccountState, Block, BlockBody, DmappId, Op,
 };
+use crate::net::push::{PushPlatform, PushRegistration};
 use crate::net::{NetConfig, NetEvent, NetHandle, Network};
 use crate::poc::{AttestRequest, Certificate, Epoch};
 use crate::store::{ChainStore, SqliteWitnessStore, Store};
@@ -165,6 +166,8 @@ struct Shared {
     net: Mutex<Option<NetHandle>>,
     /// The profile settings the running network was started with.
     applied: Mutex<Option<super::ProfileSettings>>,
+    /// The app's push token (DESIGN.md §7), also kept in `<data_dir>/push-token`.
+    push: Mutex<Option<(PushPlatform, String)>>,
     events: mpsc::UnboundedSender<NodeEvent>,
     policy: Mutex<super::PolicyState>,
     started: Instant,
@@ -261,6 +264,7 @@ impl Node {
             .build()
             .map_err(|e| NodeError::Config(format!("runtime: {e}")))?;
         let (tx, rx) = mpsc::unbounded_channel();
+        let data_dir = config.data_dir.clone();
         let shared = Arc::new(Shared {
             config,
             phrase,
@@ -276,6 +280,7 @@ impl Node {
             }),
             net: Mutex::new(None),
             applied: Mutex::new(None),
+            push: Mutex::new(read_push_token(&data_dir)),
             events: tx,
             policy: Mutex::new(super::PolicyState::new(
                 super::PolicyConfig::default(),
@@ -437,6 +442,27 @@ impl Node {
         let net = self.shared.net().ok_or(NodeError::NotRunning("paused"))?;
         net.network_changed().await?;
         Ok(())
+    }
+
+    /// Registers the app's push token (FCM on Android, APNs on iOS; empty: unregister)
+    /// with a home station, which then wakes the app with a content-free push when a
+    /// payment to this account arrives while it holds no connection (DESIGN.md §7). The
+    /// token is kept (also across restarts) and registered again each time the node
+    /// enters Saver. Opens the network for the registration if the profile keeps none.
+    pub async fn register_push_token(
+        &self,
+        platform: PushPlatform,
+        token: &str,
+    ) -> Result<(), NodeError> {
+        let token = token.to_string();
+        // Checked (and signed) before anything is stored.
+        self.shared.push_registration(platform, &token)?;
+        write_push_token(&self.shared.config.data_dir, platform, &token)?;
+        if let Ok(mut push) = self.shared.push.lock() {
+            *push = (!token.is_empty()).then_some((platform, token));
+        }
+        self.run_online(move |shared| async move { shared.send_push_registration().await })
+            .await
     }
 
     /// The platform's signals changed (app state, power, network; DESIGN.md §7): the
@@ -612,6 +638,40 @@ impl Shared {
         Ok(true)
     }
 
+    fn push_token(&self) -> Option<(PushPlatform, String)> {
+        self.push.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// A registration of `token` signed by the account key now.
+    fn push_registration(
+        &self,
+        platform: PushPlatform,
+        token: &str,
+    ) -> Result<PushRegistration, NodeError> {
+        let mut keys = self
+            .phrase
+            .derive_key_pair(0)
+            .map_err(|e| NodeError::Config(format!("account key: {e}")))?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        PushRegistration::sign(&mut keys, platform, token, now).map_err(|e| match e {
+            crate::net::push::PushError::InvalidToken(m) => NodeError::InvalidPushToken(m),
+            crate::net::push::PushError::Crypto(c) => NodeError::Config(c.to_string()),
+        })
+    }
+
+    /// Sends the current push token (or its removal) to a home station.
+    async fn send_push_registration(&self) -> Result<(), NodeError> {
+        let (platform, token) = self
+            .push_token()
+            .unwrap_or((PushPlatform::Fcm, String::new()));
+        let registration = self.push_registration(platform, &token)?;
+        let net = self.net().ok_or(NodeError::NotRunning("offline"))?;
+        net.register_push(registration).await?;
+        Ok(())
+    }
+
     /// Restarts a running network whose profile settings changed without a profile
     /// change (e.g. Active moving from Wi-Fi to cellular: longer keep-alive, no DCUtR).
     fn reconfigure(self: &Arc<Self>) {
@@ -685,6 +745,20 @@ impl Shared {
             Profile::Saver => {
                 if self.book.lock().await.wallet.is_none() {
                     self.clone().resume().await?;
+                }
+                // The last thing before the connection closes: make sure the home
+                // station can wake the app (a restarted station forgot the token).
+                if self.net().is_some() && self.push_token().is_some() {
+                    let sent = tokio::time::timeout(
+                        std::time::Duration::from_secs(3),
+                        self.send_push_registration(),
+                    )
+                    .await;
+                    match sent {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => log::warn!("push registration: {e}"),
+                        Err(_) => log::warn!("push registration: timed out"),
+                    }
                 }
                 self.go_offline();
             }
@@ -920,6 +994,38 @@ fn default_signals() -> super::Signals {
         network: super::Network::WIFI,
         epoch: 0,
     }
+}
+
+const PUSH_TOKEN_FILE: &str = "push-token";
+
+/// The push token kept in `dir` (`<platform> <token>`), if any.
+fn read_push_token(dir: &std::path::Path) -> Option<(PushPlatform, String)> {
+    let text = std::fs::read_to_string(dir.join(PUSH_TOKEN_FILE)).ok()?;
+    let (platform, token) = text.trim().split_once(' ')?;
+    let platform = match platform {
+        "fcm" => PushPlatform::Fcm,
+        "apns" => PushPlatform::Apns,
+        _ => return None,
+    };
+    (!token.is_empty()).then(|| (platform, token.to_string()))
+}
+
+/// Keeps the push token in `dir` (removes the file for an empty token).
+fn write_push_token(
+    dir: &std::path::Path,
+    platform: PushPlatform,
+    token: &str,
+) -> Result<(), NodeError> {
+    let path = dir.join(PUSH_TOKEN_FILE);
+    let result = if token.is_empty() {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    } else {
+        std::fs::write(&path, format!("{} {token}\n", platform.name()))
+    };
+    result.map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))
 }
 
 fn body_amount(body: &BlockBody) -> u64 {
