@@ -111,6 +111,8 @@ pub struct NetMetrics {
     pub timer_wakeups: u64,
     /// Wake-up pushes handed to the push sender (stations).
     pub pushes_sent: u64,
+    /// Handover reports asked of old committee members (stations, after an epoch change).
+    pub handovers_requested: u64,
 }
 
 /// What the network layer reports as it happens (subscribe with [`NetHandle::events`]).
@@ -210,6 +212,10 @@ enum Command {
         registration: Box<super::push::PushRegistration>,
         reply: oneshot::Sender<Result<(), NetError>>,
     },
+    AdvanceEpoch {
+        next: Box<Epoch>,
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
 }
 
 /// A cheap, cloneable handle to a running network task. Dropping every handle stops it.
@@ -257,6 +263,18 @@ impl NetHandle {
     /// The highest certificate of `account` its committee members report (verified).
     pub async fn head(&self, account: AccountId) -> Result<Option<Certificate>, NetError> {
         self.ask(|reply| Command::Head { account, reply }).await?
+    }
+
+    /// Moves this node to the next epoch (DESIGN.md §4). A witness durably closes the
+    /// current epoch first; its collections then fetch handovers for members that need
+    /// them. Every node of the network must be given the same epoch (the signed epoch
+    /// record `R_{e+1}`); the epoch before stays known for `K` epochs.
+    pub async fn advance_epoch(&self, next: Epoch) -> Result<(), NetError> {
+        self.ask(|reply| Command::AdvanceEpoch {
+            next: Box::new(next),
+            reply,
+        })
+        .await?
     }
 
     /// Registers (or, with an empty token, removes) this account's push token at a home
@@ -413,6 +431,9 @@ enum Pending {
         member: WitnessId,
     },
     Push,
+    HandoverFetch {
+        target: WitnessId,
+    },
     Records,
     Submit {
         request: Box<Request>,
@@ -496,6 +517,8 @@ impl Archive {
     }
 }
 
+/// Most handover fetches remembered (older ones are dropped first).
+const MAX_HANDOVER_FETCHES: usize = 100_000;
 /// Most push tokens a station keeps (≈ 200 B each).
 const MAX_PUSH_TOKENS: usize = 1_000_000;
 /// Most certificate hashes remembered as pushed (then forgotten all at once).
@@ -532,6 +555,10 @@ struct Service<S: WitnessStore> {
     change_due: Option<Instant>,
     change_started: Option<Instant>,
     connections: HashMap<PeerId, Vec<libp2p::swarm::ConnectionId>>,
+    /// Closed epochs still kept (`K`), by number.
+    epochs: std::collections::BTreeMap<u64, Epoch>,
+    /// Handover fetches started, by (account, closed epoch, member that needs them).
+    handover_fetches: HashMap<(AccountId, u64, WitnessId), Instant>,
     /// Push tokens of the phones that registered here (stations).
     push_tokens: HashMap<AccountId, (super::push::PushPlatform, String)>,
     /// The newest registration time per account (replays of older ones are ignored).
@@ -652,6 +679,8 @@ impl<S: WitnessStore> Service<S> {
             change_due: None,
             change_started: None,
             connections: HashMap::new(),
+            epochs: std::collections::BTreeMap::new(),
+            handover_fetches: HashMap::new(),
             push_tokens: HashMap::new(),
             push_times: HashMap::new(),
             pushed: HashSet::new(),
@@ -815,6 +844,9 @@ impl<S: WitnessStore> Service<S> {
                     self.send_submit(request, reply, Vec::new());
                 }
             }
+            Command::AdvanceEpoch { next, reply } => {
+                let _ = reply.send(self.advance_epoch(*next));
+            }
             Command::RegisterPush {
                 registration,
                 reply,
@@ -968,6 +1000,7 @@ impl<S: WitnessStore> Service<S> {
             };
             // Requests to remote members, sent once `collection` is no longer borrowed.
             let mut sends: Vec<(PeerId, Request, Pending)> = Vec::new();
+            let mut fetches: Vec<(AccountId, u64, WitnessId)> = Vec::new();
             match step {
                 CollectorStep::Ask(members) => {
                     collection.last_ask = Instant::now();
@@ -977,11 +1010,12 @@ impl<S: WitnessStore> Service<S> {
                                 continue;
                             };
                             let reply = duty.node.handle_attest(collection.collector.request());
-                            queue.extend(
-                                collection
-                                    .collector
-                                    .on_answer(member, MemberAnswer::from(&reply)),
-                            );
+                            let answer = MemberAnswer::from(&reply);
+                            if let MemberAnswer::NeedHandover { epoch } = answer {
+                                let account = collection.collector.request().block.body.account;
+                                fetches.push((account, epoch, member));
+                            }
+                            queue.extend(collection.collector.on_answer(member, answer));
                         } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
                             let request = Request::Attest(collection.collector.request().clone());
                             let pending = Pending::Attest {
@@ -1058,6 +1092,108 @@ impl<S: WitnessStore> Service<S> {
                 let rid = self.send(&peer, request);
                 self.outbound.insert(rid, pending);
             }
+            for (account, epoch, member) in fetches {
+                self.fetch_handovers(account, epoch, member);
+            }
+        }
+    }
+
+    // ---- epochs and handover (DESIGN.md §4) -------------------------------------------
+
+    /// The epoch `number`, if this node still keeps it.
+    fn epoch_of(&self, number: u64) -> Option<&Epoch> {
+        if number == self.epoch.number() {
+            Some(&self.epoch)
+        } else {
+            self.epochs.get(&number)
+        }
+    }
+
+    /// Checks a certificate against the epoch it names (the current one or one kept).
+    fn verify_cert(&self, cert: &Certificate) -> Result<(), crate::poc::CertificateError> {
+        match self.epoch_of(cert.epoch) {
+            Some(epoch) if self.epoch.accepts_certificates_of(cert.epoch) => cert.verify(epoch),
+            _ => cert.verify(&self.epoch),
+        }
+    }
+
+    /// Moves to the next epoch: the witness durably closes the current one (it never
+    /// attests in it again and answers handover requests about it), and the closed epoch
+    /// is kept for `K` epochs to verify certificates and find its committees.
+    fn advance_epoch(&mut self, next: Epoch) -> Result<(), NetError> {
+        if let Some(duty) = self.duty.as_mut() {
+            duty.node
+                .advance_epoch(next.clone())
+                .map_err(|e| NetError::Setup(format!("epoch {}: {e}", next.number())))?;
+        } else if next.number() != self.epoch.number() + 1 {
+            return Err(NetError::Setup(format!(
+                "the next epoch must be {}, got {}",
+                self.epoch.number() + 1,
+                next.number()
+            )));
+        }
+        let old = std::mem::replace(&mut self.epoch, next);
+        log::info!("epoch {} → {}", old.number(), self.epoch.number());
+        self.epochs.insert(old.number(), old);
+        let current = self.epoch.number();
+        self.epochs
+            .retain(|n, _| self.epoch.accepts_certificates_of(*n) && *n < current);
+        self.handover_fetches.clear();
+        Ok(())
+    }
+
+    /// `target` (a member of `account`'s committee now) needs the handovers of `epoch`:
+    /// ask that epoch's committee for their reports and pass each one on (at most once
+    /// per retry period per target).
+    fn fetch_handovers(&mut self, account: AccountId, epoch: u64, target: WitnessId) {
+        let now = Instant::now();
+        let retry = self.config.timers.collect_retry;
+        if self
+            .handover_fetches
+            .get(&(account, epoch, target))
+            .is_some_and(|at| now.duration_since(*at) < retry)
+        {
+            return;
+        }
+        if self.handover_fetches.len() >= MAX_HANDOVER_FETCHES {
+            self.handover_fetches
+                .retain(|_, at| now.duration_since(*at) < retry);
+        }
+        self.handover_fetches.insert((account, epoch, target), now);
+        let Some(old) = self.epochs.get(&epoch) else {
+            log::warn!("handovers of epoch {epoch} needed, but it is not kept here");
+            return;
+        };
+        let me = self.me();
+        for member in old.committee(&account) {
+            if Some(member) == me {
+                let report = self
+                    .duty
+                    .as_mut()
+                    .map(|d| d.node.handle_handover_request(&account, epoch));
+                match report {
+                    Some(Ok(h)) => self.forward_handover(target, h),
+                    Some(Err(e)) => log::debug!("own handover of epoch {epoch}: {e}"),
+                    None => {}
+                }
+            } else if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
+                self.metrics.handovers_requested += 1;
+                let id = self.send(&peer, Request::HandoverRequest { account, epoch });
+                self.outbound.insert(id, Pending::HandoverFetch { target });
+            }
+        }
+    }
+
+    /// Hands a report to `target` (this node's own witness, or a remote member).
+    fn forward_handover(&mut self, target: WitnessId, h: crate::poc::Handover) {
+        if Some(target) == self.me() {
+            if let Some(duty) = self.duty.as_mut() {
+                let outcome = duty.node.handle_handover(&h);
+                log::debug!("handover for {:?}: {outcome:?}", h.account);
+            }
+        } else if let Some(peer) = self.records.get(&target).map(|r| r.peer_id) {
+            let id = self.send(&peer, Request::Handover(Box::new(h)));
+            self.outbound.insert(id, Pending::Push);
         }
     }
 
@@ -1233,7 +1369,7 @@ impl<S: WitnessStore> Service<S> {
         let verified: Vec<Certificate> = g
             .certs
             .into_values()
-            .filter(|c| c.verify(&self.epoch).is_ok())
+            .filter(|c| self.verify_cert(c).is_ok())
             .filter(|c| match g.kind {
                 GatherKind::Inbox => {
                     matches!(&c.block.body.op, Op::Send { to, .. } if *to == g.account)
@@ -1406,7 +1542,7 @@ impl<S: WitnessStore> Service<S> {
                         self.note_certificate(&cert);
                         Response::Ack
                     }
-                    None => match cert.verify(&self.epoch) {
+                    None => match self.verify_cert(&cert) {
                         Ok(()) => {
                             self.note_certificate(&cert);
                             Response::Ack
@@ -1437,6 +1573,26 @@ impl<S: WitnessStore> Service<S> {
                 let response = self.on_broadcast(peer, &bytes);
                 self.respond(channel, response);
             }
+            Request::HandoverRequest { account, epoch } => {
+                let response = match self.duty.as_mut() {
+                    Some(duty) => match duty.node.handle_handover_request(&account, epoch) {
+                        Ok(h) => Response::Handover(Box::new(h)),
+                        Err(e) => Response::Error(e.to_string()),
+                    },
+                    None => Response::Error("no witness duty".into()),
+                };
+                self.respond(channel, response);
+            }
+            Request::Handover(h) => {
+                let response = match self.duty.as_mut() {
+                    Some(duty) => match duty.node.handle_handover(&h) {
+                        crate::poc::HandoverOutcome::Rejected(e) => Response::Error(e.to_string()),
+                        _ => Response::Ack,
+                    },
+                    None => Response::Error("no witness duty".into()),
+                };
+                self.respond(channel, response);
+            }
             Request::RegisterPush(registration) => {
                 let response = self.register_push(*registration);
                 self.respond(channel, response);
@@ -1462,6 +1618,15 @@ impl<S: WitnessStore> Service<S> {
                     Response::Answer(a) => a,
                     other => MemberAnswer::Unavailable(format!("unexpected answer {other:?}")),
                 };
+                if let MemberAnswer::NeedHandover { epoch } = answer {
+                    let account = self
+                        .collections
+                        .get(&collection)
+                        .map(|c| c.collector.request().block.body.account);
+                    if let Some(account) = account {
+                        self.fetch_handovers(account, epoch, member);
+                    }
+                }
                 let steps = match self.collections.get_mut(&collection) {
                     Some(c) => c.collector.on_answer(member, answer),
                     None => return,
@@ -1479,6 +1644,10 @@ impl<S: WitnessStore> Service<S> {
                     self.run_steps(collection, vec![CollectorStep::Ask(vec![member])]);
                 }
             }
+            Pending::HandoverFetch { target } => match response {
+                Response::Handover(h) => self.forward_handover(target, *h),
+                other => log::debug!("handover request to {peer}: {other:?}"),
+            },
             Pending::Push => {
                 if let Response::Error(e) = response {
                     log::warn!("certificate push to {peer} refused: {e}");
@@ -1495,7 +1664,7 @@ impl<S: WitnessStore> Service<S> {
                 tried,
             } => match response {
                 Response::Certified(cert) => {
-                    let result = match cert.verify(&self.epoch) {
+                    let result = match self.verify_cert(&cert) {
                         Ok(()) => Ok(*cert),
                         Err(e) => Err(NetError::Peer(format!(
                             "station {peer} returned an invalid certificate: {e}"
@@ -1519,12 +1688,12 @@ impl<S: WitnessStore> Service<S> {
                 (Response::Inbox(certs), PhoneReply::Inbox(reply)) => {
                     let verified = certs
                         .into_iter()
-                        .filter(|c| c.verify(&self.epoch).is_ok())
+                        .filter(|c| self.verify_cert(c).is_ok())
                         .collect();
                     let _ = reply.send(Ok(verified));
                 }
                 (Response::Head(head), PhoneReply::Head(reply)) => {
-                    let head = head.filter(|c| c.verify(&self.epoch).is_ok()).map(|c| *c);
+                    let head = head.filter(|c| self.verify_cert(c).is_ok()).map(|c| *c);
                     let _ = reply.send(Ok(head));
                 }
                 (Response::Ack, PhoneReply::Ack(reply)) => {
@@ -1557,7 +1726,10 @@ impl<S: WitnessStore> Service<S> {
             let _ = self.swarm.disconnect_peer_id(peer);
         }
         match pending {
-            Pending::Attest { .. } | Pending::Push | Pending::Records => {
+            Pending::Attest { .. }
+            | Pending::Push
+            | Pending::Records
+            | Pending::HandoverFetch { .. } => {
                 // Silent members are asked again on the next retry tick.
             }
             Pending::CatchUp { collection, member } => {
@@ -1694,7 +1866,7 @@ impl<S: WitnessStore> Service<S> {
             self.metrics.broadcast_delivered += 1;
             let kind = match &d.payload {
                 crate::broadcast::Payload::Certificate(cert) => {
-                    if cert.verify(&self.epoch).is_ok() {
+                    if self.verify_cert(cert).is_ok() {
                         self.note_certificate(cert);
                         if let Some(duty) = self.duty.as_mut() {
                             duty.node.handle_certificate(cert);

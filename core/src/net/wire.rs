@@ -10,7 +10,8 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{AccountId, Hash, Signature};
 use crate::ledger::{Block, MAX_BLOCK_LEN};
 use crate::poc::{
-    AttestRequest, Attestation, Certificate, EquivocationProof, MemberAnswer, Statement, WitnessId,
+    AttestRequest, Attestation, Certificate, EquivocationProof, Handover, MemberAnswer, Statement,
+    WitnessId,
 };
 
 use super::PeerRecord;
@@ -30,6 +31,9 @@ pub const MAX_RECORDS: usize = 1024;
 /// Longest free-text reason.
 pub const MAX_REASON_LEN: usize = 1024;
 const MAX_SIGNATURE_LEN: usize = 1024;
+/// Largest handover report accepted (its head certificate, a locked block and up to `P`
+/// pending entries).
+pub const MAX_HANDOVER_LEN: usize = 2 * MAX_CERTIFICATE_LEN;
 
 /// A request from one node to another.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,17 @@ pub enum Request {
     Broadcast(Vec<u8>),
     /// Phone → home station: wake me with a push when I am paid (answered with `Ack`).
     RegisterPush(Box<super::push::PushRegistration>),
+    /// Collector → member of an account's committee in a closed epoch: your handover
+    /// report about `account` in `epoch` (answered with `Handover`).
+    HandoverRequest {
+        /// The account.
+        account: AccountId,
+        /// The closed epoch.
+        epoch: u64,
+    },
+    /// Collector → member of the account's committee in the next epoch: a handover report
+    /// of the epoch before, toward its takeover (answered with `Ack`).
+    Handover(Box<Handover>),
 }
 
 /// The answer to a [`Request`].
@@ -76,6 +91,8 @@ pub enum Response {
     Head(Option<Box<Certificate>>),
     /// `Records`: the records the answering node knows.
     Records(Vec<PeerRecord>),
+    /// `HandoverRequest`: the member's signed report.
+    Handover(Box<Handover>),
     /// The request cannot be served by this node (not a station, not a member, busy...).
     Error(String),
 }
@@ -201,6 +218,9 @@ fn put_answer(w: &mut Writer, a: &MemberAnswer) {
             w.u8(5);
             put_text(w, reason);
         }
+        MemberAnswer::NeedHandover { epoch } => {
+            w.u8(6).u64(*epoch);
+        }
     }
 }
 
@@ -230,6 +250,9 @@ fn get_answer(r: &mut Reader<'_>) -> Result<MemberAnswer, DecodeError> {
             second: get_block(r)?,
         })),
         5 => MemberAnswer::Unavailable(get_text(r)?),
+        6 => MemberAnswer::NeedHandover {
+            epoch: r.u64("epoch")?,
+        },
         tag => {
             return Err(DecodeError::UnknownTag {
                 what: "answer",
@@ -295,6 +318,12 @@ impl Request {
             Request::RegisterPush(reg) => {
                 w.u8(8).bytes(&reg.encode());
             }
+            Request::HandoverRequest { account, epoch } => {
+                w.u8(9).fixed(&account.0).u64(*epoch);
+            }
+            Request::Handover(h) => {
+                w.u8(10).bytes(&h.encode());
+            }
         }
         w.finish()
     }
@@ -319,6 +348,13 @@ impl Request {
             ),
             8 => Request::RegisterPush(Box::new(super::push::PushRegistration::decode(
                 r.bytes("push registration", super::push::MAX_REGISTRATION_LEN)?,
+            )?)),
+            9 => Request::HandoverRequest {
+                account: AccountId(r.array("account")?),
+                epoch: r.u64("epoch")?,
+            },
+            10 => Request::Handover(Box::new(Handover::decode(
+                r.bytes("handover", MAX_HANDOVER_LEN)?,
             )?)),
             tag => {
                 return Err(DecodeError::UnknownTag {
@@ -377,6 +413,9 @@ impl Response {
                 w.u8(8);
                 put_text(&mut w, reason);
             }
+            Response::Handover(h) => {
+                w.u8(9).bytes(&h.encode());
+            }
         }
         w.finish()
     }
@@ -403,6 +442,9 @@ impl Response {
             }),
             7 => Response::Records(get_records(&mut r)?),
             8 => Response::Error(get_text(&mut r)?),
+            9 => Response::Handover(Box::new(Handover::decode(
+                r.bytes("handover", MAX_HANDOVER_LEN)?,
+            )?)),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "response",

@@ -64,6 +64,27 @@ fn sample() -> (Certificate, Vec<Attestation>, PeerRecord) {
 fn all_messages() -> (Vec<Request>, Vec<Response>) {
     let (cert, attestations, record) = sample();
     let account = cert.block.body.account;
+    let mut devnet = Devnet::generate(11, 4, 2, None).expect("devnet");
+    let witness = devnet.witness(0).expect("witness").id;
+    let handover = crate::poc::Handover::sign(
+        0,
+        account,
+        witness,
+        None,
+        None,
+        None,
+        vec![],
+        &mut devnet.station_keys[0],
+    )
+    .expect("handover");
+    let mut owner = crate::crypto::KeyPair::from_seed(&[7; 32]).expect("keys");
+    let push = super::super::push::PushRegistration::sign(
+        &mut owner,
+        super::super::push::PushPlatform::Apns,
+        "0123abcd",
+        42,
+    )
+    .expect("registration");
     let requests = vec![
         Request::Submit {
             request: AttestRequest {
@@ -81,6 +102,9 @@ fn all_messages() -> (Vec<Request>, Vec<Response>) {
         Request::Head(account),
         Request::Records(vec![record.clone()]),
         Request::Broadcast(vec![1, 2, 3]),
+        Request::RegisterPush(Box::new(push)),
+        Request::HandoverRequest { account, epoch: 3 },
+        Request::Handover(Box::new(handover.clone())),
     ];
     let responses = vec![
         Response::Certified(Box::new(cert.clone())),
@@ -101,6 +125,8 @@ fn all_messages() -> (Vec<Request>, Vec<Response>) {
         Response::Head(None),
         Response::Records(vec![record]),
         Response::Error("not a station".into()),
+        Response::Answer(MemberAnswer::NeedHandover { epoch: 2 }),
+        Response::Handover(Box::new(handover)),
     ];
     (requests, responses)
 }

@@ -36,6 +36,13 @@ pub enum MemberAnswer {
     Conflict(Box<EquivocationProof>),
     /// The member could not answer now (storage failure, unreachable): ask again later.
     Unavailable(String),
+    /// The member serves the account in a new epoch and has not taken it over: it needs
+    /// the handovers of `epoch` (the one before) from that epoch's committee. The
+    /// collector asks again later; whoever drives it fetches the handovers.
+    NeedHandover {
+        /// The epoch whose handovers are needed.
+        epoch: u64,
+    },
 }
 
 impl From<&AttestReply> for MemberAnswer {
@@ -45,11 +52,9 @@ impl From<&AttestReply> for MemberAnswer {
             AttestReply::NeedCertificate { height, .. } => {
                 MemberAnswer::NeedCertificate { height: *height }
             }
-            // The network layer does not run epoch changes yet (docs/net.md): a member
-            // waiting for handovers cannot attest now, one that closed the epoch never will.
-            AttestReply::NeedHandover { epoch, .. } => {
-                MemberAnswer::Unavailable(format!("needs handovers of epoch {epoch}"))
-            }
+            // A member waiting for handovers cannot attest now; one that closed the epoch
+            // never will.
+            AttestReply::NeedHandover { epoch, .. } => MemberAnswer::NeedHandover { epoch: *epoch },
             AttestReply::EpochClosed { epoch } => {
                 MemberAnswer::Rejected(format!("epoch {epoch} is closed"))
             }
@@ -264,7 +269,7 @@ impl Collector {
             refusal @ (MemberAnswer::Rejected(_) | MemberAnswer::Conflict(_)) => {
                 self.refuse(member, refusal)
             }
-            MemberAnswer::Unavailable(_) => Vec::new(),
+            MemberAnswer::Unavailable(_) | MemberAnswer::NeedHandover { .. } => Vec::new(),
         }
     }
 
