@@ -477,7 +477,7 @@ fn write_key_file(path: &Path, bytes: &[u8]) -> Result<(), StationError> {
 pub fn metrics_line(status: &NetStatus) -> String {
     let m = &status.metrics;
     format!(
-        "metrics peers={} witnesses_known={} reservations={} circuits={} poc_requests_in={} poc_requests_out={} poc_bytes_in={} poc_bytes_out={} certified={} refused={}",
+        "metrics peers={} witnesses_known={} reservations={} circuits={} poc_requests_in={} poc_requests_out={} poc_bytes_in={} poc_bytes_out={} certified={} refused={} pushes={} handovers_requested={}",
         status.connected.len(),
         status.known_witnesses,
         m.reservations,
@@ -487,7 +487,9 @@ pub fn metrics_line(status: &NetStatus) -> String {
         m.poc_bytes_in,
         m.poc_bytes_out,
         m.certified,
-        m.refused
+        m.refused,
+        m.pushes_sent,
+        m.handovers_requested
     )
 }
 
