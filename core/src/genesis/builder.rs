@@ -46,6 +46,7 @@ impl GenesisBuilder {
                 network: network.to_owned(),
                 min_amount: 1,
                 retention_epochs: None,
+                attest_quota: None,
                 seed: hex::encode([0u8; 32]),
                 admission_authorities: Vec::new(),
                 review_authorities: Vec::new(),
@@ -73,6 +74,13 @@ impl GenesisBuilder {
     /// [`crate::poc::DEFAULT_RETENTION`]).
     pub fn retention_epochs(mut self, k: u64) -> Self {
         self.raw.retention_epochs = Some(k);
+        self
+    }
+
+    /// Blocks a committee member attests per account per epoch (default
+    /// [`crate::poc::DEFAULT_ATTEST_QUOTA`]).
+    pub fn attest_quota(mut self, quota: u64) -> Self {
+        self.raw.attest_quota = Some(quota);
         self
     }
 

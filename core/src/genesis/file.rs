@@ -19,6 +19,8 @@ use crate::poc;
 const TOML_MAX_INT: u64 = i64::MAX as u64;
 /// Most epochs a closed epoch's records may be kept (`K`).
 const MAX_RETENTION_EPOCHS: u64 = 1024;
+/// Largest attestation quota (blocks per account per epoch).
+const MAX_ATTEST_QUOTA: u64 = 1_000_000_000;
 /// Longest bootstrap address, in bytes.
 const MAX_BOOTSTRAP_LEN: usize = 256;
 
@@ -31,6 +33,10 @@ pub(super) struct RawGenesis {
     /// `K` (DESIGN.md §4); absent: [`poc::DEFAULT_RETENTION`].
     #[serde(default)]
     pub retention_epochs: Option<u64>,
+    /// Blocks a member attests per account per epoch; absent:
+    /// [`poc::DEFAULT_ATTEST_QUOTA`].
+    #[serde(default)]
+    pub attest_quota: Option<u64>,
     pub seed: String,
     pub admission_authorities: Vec<String>,
     #[serde(default)]
@@ -329,10 +335,19 @@ pub(super) fn validate(raw: RawGenesis) -> Result<Genesis, GenesisError> {
         ));
     }
 
+    let attest_quota = raw.attest_quota.unwrap_or(poc::DEFAULT_ATTEST_QUOTA);
+    if !(1..=MAX_ATTEST_QUOTA).contains(&attest_quota) {
+        return Err(invalid(
+            "attest_quota",
+            format!("{attest_quota} is not in 1..={MAX_ATTEST_QUOTA}"),
+        ));
+    }
+
     Ok(Genesis {
         network: raw.network,
         min_amount: raw.min_amount,
         retention,
+        attest_quota,
         committee,
         n,
         seed,
@@ -409,6 +424,9 @@ pub(super) fn write(g: &Genesis) -> String {
     let _ = writeln!(out, "min_amount = {}", g.min_amount);
     if g.retention != poc::DEFAULT_RETENTION {
         let _ = writeln!(out, "retention_epochs = {}", g.retention);
+    }
+    if g.attest_quota != poc::DEFAULT_ATTEST_QUOTA {
+        let _ = writeln!(out, "attest_quota = {}", g.attest_quota);
     }
     let _ = writeln!(out, "seed = {}", quote(&hex::encode(g.seed)));
     string_array(&mut out, "bootstrap", g.bootstrap.iter().cloned());

@@ -653,3 +653,32 @@ fn retention_epochs_defaults_to_k_and_round_trips_when_set() {
     assert_eq!(parsed.epoch0().retention, 9);
     assert!(base().retention_epochs(0).build().is_err());
 }
+
+#[test]
+fn attest_quota_defaults_is_validated_and_round_trips_when_set() {
+    let mut carrier = KeyPair::from_seed(&[1; 32]).expect("keygen");
+    let mut base = || {
+        GenesisBuilder::new("quota")
+            .admission_authority(&public([1; 32]))
+            .witness(&public([2; 32]), "one", &mut carrier)
+    };
+    let default = base().build().expect("build");
+    assert_eq!(default.attest_quota(), crate::poc::DEFAULT_ATTEST_QUOTA);
+    assert!(!default.to_toml_string().contains("attest_quota"));
+    assert_eq!(
+        default.epoch0().attest_quota,
+        crate::poc::DEFAULT_ATTEST_QUOTA
+    );
+    let set = base().attest_quota(25).build().expect("build");
+    let text = set.to_toml_string();
+    assert!(text.contains("attest_quota = 25"), "{text}");
+    let parsed = Genesis::from_toml_str(&text).expect("parse");
+    assert_eq!(parsed, set);
+    assert_eq!(parsed.epoch0().attest_quota, 25);
+    for bad in [0, 1_000_000_001] {
+        assert!(matches!(
+            problem_at(base().attest_quota(bad).build(), "attest_quota"),
+            Problem::Invalid(_)
+        ));
+    }
+}

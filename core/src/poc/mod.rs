@@ -23,7 +23,7 @@ pub use committee::{
     committee_size, failure_probability, quorum, security_bits, select_committee, CommitteeIndex,
     WitnessId,
 };
-pub use epoch::{Epoch, Witness, DEFAULT_RETENTION};
+pub use epoch::{Epoch, Witness, DEFAULT_ATTEST_QUOTA, DEFAULT_RETENTION};
 pub use equivocation::EquivocationProof;
 pub use handover::{Handover, HandoverError, HANDOVER_VERSION, MAX_HANDOVER_PENDING};
 pub use restore::{LockReply, RestoreCheck, RestoreDecision};
