@@ -47,6 +47,7 @@ impl GenesisBuilder {
                 min_amount: 1,
                 retention_epochs: None,
                 attest_quota: None,
+                authority_threshold: None,
                 seed: hex::encode([0u8; 32]),
                 admission_authorities: Vec::new(),
                 review_authorities: Vec::new(),
@@ -81,6 +82,12 @@ impl GenesisBuilder {
     /// [`crate::poc::DEFAULT_ATTEST_QUOTA`]).
     pub fn attest_quota(mut self, quota: u64) -> Self {
         self.raw.attest_quota = Some(quota);
+        self
+    }
+
+    /// `k`: admission authorities that must sign each epoch record (default 1).
+    pub fn authority_threshold(mut self, k: u64) -> Self {
+        self.raw.authority_threshold = Some(k);
         self
     }
 

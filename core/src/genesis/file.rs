@@ -37,6 +37,9 @@ pub(super) struct RawGenesis {
     /// [`poc::DEFAULT_ATTEST_QUOTA`].
     #[serde(default)]
     pub attest_quota: Option<u64>,
+    /// `k`: admission authorities that must sign an epoch record; absent: 1.
+    #[serde(default)]
+    pub authority_threshold: Option<u64>,
     pub seed: String,
     pub admission_authorities: Vec<String>,
     #[serde(default)]
@@ -221,7 +224,23 @@ pub(super) fn validate(raw: RawGenesis) -> Result<Genesis, GenesisError> {
             "at least one admission authority is required",
         ));
     }
+    if raw.admission_authorities.len() > poc::MAX_AUTHORITIES {
+        return Err(invalid(
+            "admission_authorities",
+            format!("at most {} admission authorities", poc::MAX_AUTHORITIES),
+        ));
+    }
     let admission_authorities = decode_keys("admission_authorities", &raw.admission_authorities)?;
+    let authority_threshold = raw.authority_threshold.unwrap_or(1);
+    if !(1..=admission_authorities.len() as u64).contains(&authority_threshold) {
+        return Err(invalid(
+            "authority_threshold",
+            format!(
+                "{authority_threshold} is not in 1..={} (the number of admission authorities)",
+                admission_authorities.len()
+            ),
+        ));
+    }
     let review_authorities = decode_keys("review_authorities", &raw.review_authorities)?;
 
     let mut allocations: Vec<Allocation> = Vec::with_capacity(raw.allocations.len());
@@ -348,6 +367,7 @@ pub(super) fn validate(raw: RawGenesis) -> Result<Genesis, GenesisError> {
         min_amount: raw.min_amount,
         retention,
         attest_quota,
+        authority_threshold: authority_threshold as usize,
         committee,
         n,
         seed,
@@ -427,6 +447,15 @@ pub(super) fn write(g: &Genesis) -> String {
     }
     if g.attest_quota != poc::DEFAULT_ATTEST_QUOTA {
         let _ = writeln!(out, "attest_quota = {}", g.attest_quota);
+    }
+    if g.authority_threshold != 1 {
+        let _ = writeln!(
+            out,
+            "# epoch records need {} of the {} admission authorities' signatures",
+            g.authority_threshold,
+            g.admission_authorities.len()
+        );
+        let _ = writeln!(out, "authority_threshold = {}", g.authority_threshold);
     }
     let _ = writeln!(out, "seed = {}", quote(&hex::encode(g.seed)));
     string_array(&mut out, "bootstrap", g.bootstrap.iter().cloned());

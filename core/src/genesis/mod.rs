@@ -73,6 +73,7 @@ pub struct Genesis {
     min_amount: u64,
     retention: u64,
     attest_quota: u64,
+    authority_threshold: usize,
     committee: CommitteeParams,
     n: usize,
     seed: [u8; 32],
@@ -118,6 +119,21 @@ impl Genesis {
     /// [`poc::DEFAULT_ATTEST_QUOTA`]).
     pub fn attest_quota(&self) -> u64 {
         self.attest_quota
+    }
+
+    /// `k`: how many of the admission authorities must sign an epoch record
+    /// (`authority_threshold`, default 1).
+    pub fn authority_threshold(&self) -> usize {
+        self.authority_threshold
+    }
+
+    /// `R_0`, the record every later one chains to: epoch 0's root, seed, `n`, `q`,
+    /// `min_amount` and registry root, and as `previous` a hash of this genesis file's text
+    /// ([`Genesis::to_toml_string`], stable), so the chain of records belongs to this
+    /// genesis and no other.
+    pub fn record0(&self) -> poc::EpochRecord {
+        let anchor = Hash(*blake3::hash(self.to_toml_string().as_bytes()).as_bytes());
+        poc::EpochRecord::initial(&self.epoch0(), self.registry.root(0), &anchor)
     }
 
     /// Smallest amount a `Send` may move.
