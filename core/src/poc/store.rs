@@ -185,14 +185,3 @@ impl WitnessStore for MemoryWitnessStore {
         Ok(self.floor)
     }
 }
-
-impl MemoryWitnessStore {
-    /// Records of every kind held, over all epochs (tests of pruning).
-    pub fn record_count(&self) -> usize {
-        self.locks.len()
-            + self.accounts.len()
-            + self.frozen.len()
-            + self.pending.len()
-            + self.closed.len()
-    }
-}
