@@ -655,7 +655,7 @@ fn retention_epochs_defaults_to_k_and_round_trips_when_set() {
 }
 
 #[test]
-fn attest_quota_defaults_is_validated_and_round_trips_when_set() {
+fn the_attest_quota_has_a_default_a_range_and_round_trips_when_set() {
     let mut carrier = KeyPair::from_seed(&[1; 32]).expect("keygen");
     let mut base = || {
         GenesisBuilder::new("quota")

@@ -226,3 +226,33 @@ fn the_next_epoch_resets_the_quota_and_the_refused_block_is_attested_there() {
     }
     assert_eq!(w.nodes[0].quota_used(&account).expect("count"), 1);
 }
+
+#[test]
+fn a_collector_gives_the_block_up_for_this_epoch_when_more_than_f_members_are_out_of_quota() {
+    use crate::poc::{CollectFailure, Collector, CollectorStep};
+    let mut w = world();
+    let first = w.send(0);
+    let cert = w.certify(&first, 0);
+    let second = w.send(0);
+    let request = AttestRequest {
+        block: second.clone(),
+        send: None,
+    };
+    let mut collector = Collector::new(w.epochs[0].clone(), request, vec![cert]);
+    collector.start();
+    let mut steps = Vec::new();
+    for i in 0..2 {
+        let reply = w.attest(i, &second);
+        let member = w.ids[i].0.id;
+        steps = collector.on_answer(member, MemberAnswer::from(&reply));
+    }
+    // f = 1: two refusals mean no quorum of 3 can form in this epoch. It is a refusal
+    // with its reason, not an equivocation.
+    match steps.as_slice() {
+        [CollectorStep::Failed(CollectFailure::Rejected(reasons))] => {
+            assert_eq!(reasons.len(), 2);
+            assert!(reasons.iter().all(|r| r.contains("quota")), "{reasons:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
