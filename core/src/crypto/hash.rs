@@ -27,6 +27,15 @@ pub enum Domain {
     Handover,
     /// Push-token registrations: an account asks its home station to wake it when paid.
     PushToken,
+    /// Epoch records `R_e`: their hash `H(R_e)` and the admission authorities' signatures.
+    EpochRecord,
+    /// The Merkle tree over a witness set `W_e` (leaves, nodes, root).
+    WitnessSet,
+    /// Commit–reveal of `seed_e`: an authority's commitment to its secret, and its signed
+    /// commit message.
+    SeedCommit,
+    /// `seed_e` itself, derived from the revealed secrets.
+    EpochSeed,
 }
 
 impl Domain {
@@ -43,6 +52,10 @@ impl Domain {
             Domain::Equivocation => "zeropole/equivocation/v1",
             Domain::Handover => "zeropole/handover/v1",
             Domain::PushToken => "zeropole/push-token/v1",
+            Domain::EpochRecord => "zeropole/epoch-record/v1",
+            Domain::WitnessSet => "zeropole/witness-set/v1",
+            Domain::SeedCommit => "zeropole/seed-commit/v1",
+            Domain::EpochSeed => "zeropole/epoch-seed/v1",
         }
     }
 }

@@ -46,6 +46,8 @@ impl GenesisBuilder {
                 network: network.to_owned(),
                 min_amount: 1,
                 retention_epochs: None,
+                attest_quota: None,
+                authority_threshold: None,
                 seed: hex::encode([0u8; 32]),
                 admission_authorities: Vec::new(),
                 review_authorities: Vec::new(),
@@ -73,6 +75,19 @@ impl GenesisBuilder {
     /// [`crate::poc::DEFAULT_RETENTION`]).
     pub fn retention_epochs(mut self, k: u64) -> Self {
         self.raw.retention_epochs = Some(k);
+        self
+    }
+
+    /// Blocks a committee member attests per account per epoch (default
+    /// [`crate::poc::DEFAULT_ATTEST_QUOTA`]).
+    pub fn attest_quota(mut self, quota: u64) -> Self {
+        self.raw.attest_quota = Some(quota);
+        self
+    }
+
+    /// `k`: admission authorities that must sign each epoch record (default 1).
+    pub fn authority_threshold(mut self, k: u64) -> Self {
+        self.raw.authority_threshold = Some(k);
         self
     }
 

@@ -19,6 +19,8 @@ use crate::poc;
 const TOML_MAX_INT: u64 = i64::MAX as u64;
 /// Most epochs a closed epoch's records may be kept (`K`).
 const MAX_RETENTION_EPOCHS: u64 = 1024;
+/// Largest attestation quota (blocks per account per epoch).
+const MAX_ATTEST_QUOTA: u64 = 1_000_000_000;
 /// Longest bootstrap address, in bytes.
 const MAX_BOOTSTRAP_LEN: usize = 256;
 
@@ -31,6 +33,13 @@ pub(super) struct RawGenesis {
     /// `K` (DESIGN.md §4); absent: [`poc::DEFAULT_RETENTION`].
     #[serde(default)]
     pub retention_epochs: Option<u64>,
+    /// Blocks a member attests per account per epoch; absent:
+    /// [`poc::DEFAULT_ATTEST_QUOTA`].
+    #[serde(default)]
+    pub attest_quota: Option<u64>,
+    /// `k`: admission authorities that must sign an epoch record; absent: 1.
+    #[serde(default)]
+    pub authority_threshold: Option<u64>,
     pub seed: String,
     pub admission_authorities: Vec<String>,
     #[serde(default)]
@@ -215,7 +224,23 @@ pub(super) fn validate(raw: RawGenesis) -> Result<Genesis, GenesisError> {
             "at least one admission authority is required",
         ));
     }
+    if raw.admission_authorities.len() > poc::MAX_AUTHORITIES {
+        return Err(invalid(
+            "admission_authorities",
+            format!("at most {} admission authorities", poc::MAX_AUTHORITIES),
+        ));
+    }
     let admission_authorities = decode_keys("admission_authorities", &raw.admission_authorities)?;
+    let authority_threshold = raw.authority_threshold.unwrap_or(1);
+    if !(1..=admission_authorities.len() as u64).contains(&authority_threshold) {
+        return Err(invalid(
+            "authority_threshold",
+            format!(
+                "{authority_threshold} is not in 1..={} (the number of admission authorities)",
+                admission_authorities.len()
+            ),
+        ));
+    }
     let review_authorities = decode_keys("review_authorities", &raw.review_authorities)?;
 
     let mut allocations: Vec<Allocation> = Vec::with_capacity(raw.allocations.len());
@@ -329,10 +354,20 @@ pub(super) fn validate(raw: RawGenesis) -> Result<Genesis, GenesisError> {
         ));
     }
 
+    let attest_quota = raw.attest_quota.unwrap_or(poc::DEFAULT_ATTEST_QUOTA);
+    if !(1..=MAX_ATTEST_QUOTA).contains(&attest_quota) {
+        return Err(invalid(
+            "attest_quota",
+            format!("{attest_quota} is not in 1..={MAX_ATTEST_QUOTA}"),
+        ));
+    }
+
     Ok(Genesis {
         network: raw.network,
         min_amount: raw.min_amount,
         retention,
+        attest_quota,
+        authority_threshold: authority_threshold as usize,
         committee,
         n,
         seed,
@@ -409,6 +444,18 @@ pub(super) fn write(g: &Genesis) -> String {
     let _ = writeln!(out, "min_amount = {}", g.min_amount);
     if g.retention != poc::DEFAULT_RETENTION {
         let _ = writeln!(out, "retention_epochs = {}", g.retention);
+    }
+    if g.attest_quota != poc::DEFAULT_ATTEST_QUOTA {
+        let _ = writeln!(out, "attest_quota = {}", g.attest_quota);
+    }
+    if g.authority_threshold != 1 {
+        let _ = writeln!(
+            out,
+            "# epoch records need {} of the {} admission authorities' signatures",
+            g.authority_threshold,
+            g.admission_authorities.len()
+        );
+        let _ = writeln!(out, "authority_threshold = {}", g.authority_threshold);
     }
     let _ = writeln!(out, "seed = {}", quote(&hex::encode(g.seed)));
     string_array(&mut out, "bootstrap", g.bootstrap.iter().cloned());

@@ -72,6 +72,8 @@ pub struct Genesis {
     network: String,
     min_amount: u64,
     retention: u64,
+    attest_quota: u64,
+    authority_threshold: usize,
     committee: CommitteeParams,
     n: usize,
     seed: [u8; 32],
@@ -111,6 +113,27 @@ impl Genesis {
     /// (`retention_epochs`, default [`poc::DEFAULT_RETENTION`]).
     pub fn retention(&self) -> u64 {
         self.retention
+    }
+
+    /// Blocks a committee member attests per account per epoch (`attest_quota`, default
+    /// [`poc::DEFAULT_ATTEST_QUOTA`]).
+    pub fn attest_quota(&self) -> u64 {
+        self.attest_quota
+    }
+
+    /// `k`: how many of the admission authorities must sign an epoch record
+    /// (`authority_threshold`, default 1).
+    pub fn authority_threshold(&self) -> usize {
+        self.authority_threshold
+    }
+
+    /// `R_0`, the record every later one chains to: epoch 0's root, seed, `n`, `q`,
+    /// `min_amount` and registry root, and as `previous` a hash of this genesis file's text
+    /// ([`Genesis::to_toml_string`], stable), so the chain of records belongs to this
+    /// genesis and no other.
+    pub fn record0(&self) -> poc::EpochRecord {
+        let anchor = Hash(*blake3::hash(self.to_toml_string().as_bytes()).as_bytes());
+        poc::EpochRecord::initial(&self.epoch0(), self.registry.root(0), &anchor)
     }
 
     /// Smallest amount a `Send` may move.
@@ -201,14 +224,16 @@ impl Genesis {
     }
 
     /// Epoch 0 as the POC layer sees it: rules (epoch 0, `min_amount`, the dmapps approved
-    /// at epoch 0), `seed_0`, `n` and `W_0`.
+    /// at epoch 0), `seed_0`, `n`, `W_0`, `K` and the attestation quota.
     pub fn epoch0(&self) -> Epoch {
         let rules = EpochRules {
             epoch: 0,
             min_amount: self.min_amount,
             dmapps: self.registry.rules_for_epoch(0),
         };
-        Epoch::new(rules, self.seed, self.n, self.witnesses.clone()).with_retention(self.retention)
+        Epoch::new(rules, self.seed, self.n, self.witnesses.clone())
+            .with_retention(self.retention)
+            .with_attest_quota(self.attest_quota)
     }
 
     /// The state of a funded account at genesis: height 0, the allocation as balance, no

@@ -653,3 +653,88 @@ fn retention_epochs_defaults_to_k_and_round_trips_when_set() {
     assert_eq!(parsed.epoch0().retention, 9);
     assert!(base().retention_epochs(0).build().is_err());
 }
+
+#[test]
+fn the_attest_quota_has_a_default_a_range_and_round_trips_when_set() {
+    let mut carrier = KeyPair::from_seed(&[1; 32]).expect("keygen");
+    let mut base = || {
+        GenesisBuilder::new("quota")
+            .admission_authority(&public([1; 32]))
+            .witness(&public([2; 32]), "one", &mut carrier)
+    };
+    let default = base().build().expect("build");
+    assert_eq!(default.attest_quota(), crate::poc::DEFAULT_ATTEST_QUOTA);
+    assert!(!default.to_toml_string().contains("attest_quota"));
+    assert_eq!(
+        default.epoch0().attest_quota,
+        crate::poc::DEFAULT_ATTEST_QUOTA
+    );
+    let set = base().attest_quota(25).build().expect("build");
+    let text = set.to_toml_string();
+    assert!(text.contains("attest_quota = 25"), "{text}");
+    let parsed = Genesis::from_toml_str(&text).expect("parse");
+    assert_eq!(parsed, set);
+    assert_eq!(parsed.epoch0().attest_quota, 25);
+    for bad in [0, 1_000_000_001] {
+        assert!(matches!(
+            problem_at(base().attest_quota(bad).build(), "attest_quota"),
+            Problem::Invalid(_)
+        ));
+    }
+}
+
+#[test]
+fn the_authority_threshold_defaults_to_one_and_is_at_most_the_authority_count() {
+    let mut carrier = KeyPair::from_seed(&[1; 32]).expect("keygen");
+    let mut base = || {
+        GenesisBuilder::new("k-of-m")
+            .admission_authority(&public([1; 32]))
+            .admission_authority(&public([3; 32]))
+            .admission_authority(&public([4; 32]))
+            .witness(&public([2; 32]), "one", &mut carrier)
+    };
+    let default = base().build().expect("build");
+    assert_eq!(default.authority_threshold(), 1);
+    assert!(!default.to_toml_string().contains("authority_threshold"));
+    let two = base().authority_threshold(2).build().expect("build");
+    let text = two.to_toml_string();
+    assert!(text.contains("authority_threshold = 2"), "{text}");
+    assert_eq!(Genesis::from_toml_str(&text).expect("parse"), two);
+    for bad in [0, 4] {
+        assert!(matches!(
+            problem_at(
+                base().authority_threshold(bad).build(),
+                "authority_threshold"
+            ),
+            Problem::Invalid(_)
+        ));
+    }
+}
+
+#[test]
+fn record_zero_describes_epoch_zero_and_is_bound_to_this_genesis() {
+    let (genesis, _) = example();
+    let r0 = genesis.record0();
+    let e0 = genesis.epoch0();
+    assert_eq!(r0.epoch, 0);
+    assert_eq!(r0.witness_root, e0.witness_root());
+    assert_eq!(r0.witness_count as usize, genesis.witnesses().len());
+    assert_eq!(r0.seed, genesis.seed());
+    assert_eq!(r0.n as usize, genesis.n());
+    assert_eq!(r0.q as usize, e0.quorum());
+    assert_eq!(r0.min_amount, genesis.min_amount());
+    assert_eq!(r0.registry_root, genesis.registry().root(0));
+    assert!(r0.reveals.is_empty());
+    assert_eq!(genesis.record0(), r0, "stable");
+    // A genesis differing only outside the record's fields still has another R_0.
+    let other = edited(|t| {
+        t.insert(
+            "network".into(),
+            toml::Value::String("zeropole-devnet-2".into()),
+        );
+    })
+    .expect("valid");
+    assert_eq!(other.record0().witness_root, r0.witness_root);
+    assert_ne!(other.record0().previous, r0.previous);
+    assert_ne!(other.record0().hash(), r0.hash());
+}

@@ -68,6 +68,13 @@ impl From<&AttestReply> for MemberAnswer {
             AttestReply::NotInCommittee => {
                 MemberAnswer::Rejected("not in the account's committee".into())
             }
+            // A plain refusal (it counts towards the `f + 1` that give the block up in this
+            // epoch, like any other), never a conflict: the block may be valid, and can be
+            // attested again in the next epoch.
+            AttestReply::QuotaExceeded { epoch, quota, .. } => MemberAnswer::Rejected(format!(
+                "attestation quota of {quota} blocks for this account in epoch {epoch} is used up; \
+                 submit it again in the next epoch"
+            )),
             AttestReply::Storage(e) => MemberAnswer::Unavailable(format!("storage: {e}")),
         }
     }

@@ -21,6 +21,11 @@ pub struct Witness {
 /// ends, unless the epoch record says otherwise (DESIGN.md §4 `K`).
 pub const DEFAULT_RETENTION: u64 = 4;
 
+/// Blocks a committee member locks (hence attests) per account per epoch unless genesis
+/// says otherwise (DESIGN.md §4 "Each account has an attestation quota per epoch"): an
+/// anti-spam bound on the signatures and lock rows one account can cost a member.
+pub const DEFAULT_ATTEST_QUOTA: u64 = 10_000;
+
 /// The epoch record's content that witnesses and verifiers need. Cloning is cheap (the
 /// witness set is shared), so every witness of a node or simulation holds its own copy.
 #[derive(Debug, Clone)]
@@ -37,6 +42,10 @@ pub struct Epoch {
     /// `not_after` (milliseconds since the Unix epoch): a phone past it re-bootstraps through
     /// another operator. `None`: open-ended (genesis without a deadline, devnets).
     pub not_after: Option<u64>,
+    /// Distinct heights a member locks for one account in this epoch (see
+    /// [`DEFAULT_ATTEST_QUOTA`]); beyond it the member answers
+    /// [`super::AttestReply::QuotaExceeded`].
+    pub attest_quota: u64,
     witnesses: Arc<BTreeMap<WitnessId, Witness>>,
     index: Arc<CommitteeIndex>,
 }
@@ -53,6 +62,7 @@ impl Epoch {
             n,
             retention: DEFAULT_RETENTION,
             not_after: None,
+            attest_quota: DEFAULT_ATTEST_QUOTA,
             witnesses: Arc::new(witnesses),
             index: Arc::new(index),
         }
@@ -61,6 +71,12 @@ impl Epoch {
     /// The same epoch with retention `K` (see [`Epoch::retention`]).
     pub fn with_retention(mut self, k: u64) -> Self {
         self.retention = k;
+        self
+    }
+
+    /// The same epoch with an attestation quota (see [`Epoch::attest_quota`]).
+    pub fn with_attest_quota(mut self, quota: u64) -> Self {
+        self.attest_quota = quota;
         self
     }
 

@@ -58,9 +58,19 @@ pub trait WitnessStore {
         entries: &[PendingEntry],
     ) -> Result<(), StoreError>;
     /// Whether `closed(epoch)` is recorded: the witness never attests in that epoch again.
+    /// Every epoch below the [pruning floor](Self::pruned_below) reads as closed.
     fn closed(&self, epoch: u64) -> Result<bool, StoreError>;
     /// Records `closed(epoch)`, durably, before any handover answer about it leaves.
     fn put_closed(&mut self, epoch: u64) -> Result<(), StoreError>;
+    /// Locks held in `epoch` for `account` (one per height): the attestation quota's count,
+    /// exact after a restart because it is derived from the durable locks.
+    fn lock_count(&self, epoch: u64, account: &AccountId) -> Result<u64, StoreError>;
+    /// Drops every record of the epochs before `epoch` — locks, accounts, freezes, pending
+    /// lists and `closed` markers — in one atomic step, and raises the pruning floor to
+    /// `epoch` (never lowers it). From then on those epochs read as closed and empty.
+    fn prune_before(&mut self, epoch: u64) -> Result<(), StoreError>;
+    /// The pruning floor: every epoch below it has been dropped (0: none).
+    fn pruned_below(&self) -> Result<u64, StoreError>;
 }
 
 /// In-memory durable storage (the simulator's disk).
@@ -71,6 +81,7 @@ pub struct MemoryWitnessStore {
     frozen: BTreeMap<(u64, AccountId), EquivocationProof>,
     pending: BTreeMap<(u64, AccountId), Vec<PendingEntry>>,
     closed: BTreeSet<u64>,
+    floor: u64,
 }
 
 impl WitnessStore for MemoryWitnessStore {
@@ -144,10 +155,33 @@ impl WitnessStore for MemoryWitnessStore {
         Ok(())
     }
     fn closed(&self, epoch: u64) -> Result<bool, StoreError> {
-        Ok(self.closed.contains(&epoch))
+        Ok(epoch < self.floor || self.closed.contains(&epoch))
     }
     fn put_closed(&mut self, epoch: u64) -> Result<(), StoreError> {
-        self.closed.insert(epoch);
+        if epoch >= self.floor {
+            self.closed.insert(epoch);
+        }
         Ok(())
+    }
+    fn lock_count(&self, epoch: u64, account: &AccountId) -> Result<u64, StoreError> {
+        Ok(self
+            .locks
+            .range((epoch, *account, 0)..=(epoch, *account, u64::MAX))
+            .count() as u64)
+    }
+    fn prune_before(&mut self, epoch: u64) -> Result<(), StoreError> {
+        if epoch <= self.floor {
+            return Ok(());
+        }
+        self.locks.retain(|(e, _, _), _| *e >= epoch);
+        self.accounts.retain(|(e, _), _| *e >= epoch);
+        self.frozen.retain(|(e, _), _| *e >= epoch);
+        self.pending.retain(|(e, _), _| *e >= epoch);
+        self.closed.retain(|e| *e >= epoch);
+        self.floor = epoch;
+        Ok(())
+    }
+    fn pruned_below(&self) -> Result<u64, StoreError> {
+        Ok(self.floor)
     }
 }

@@ -118,7 +118,8 @@ impl<S: WitnessStore> WitnessNode<S> {
         genesis: &[(AccountId, AccountState)],
     ) -> Result<Self, StoreError> {
         let e = epoch.number();
-        if e == 0 && store.accounts(0)?.is_empty() {
+        // A pruned epoch 0 is long closed: its genesis records are not written again.
+        if e == 0 && store.pruned_below()? == 0 && store.accounts(0)?.is_empty() {
             for (account, state) in genesis {
                 if epoch.committee(account).contains(&me.id) {
                     store.put_account(
@@ -147,7 +148,8 @@ impl<S: WitnessStore> WitnessNode<S> {
     /// Moves to `next` (`R_{e+1}`): persists `closed(e)` durably *first*, then stops
     /// attesting in `e` and starts `e+1` with no account state (each account is taken over
     /// by handover when next used). Epoch `e`'s records stay, read-only, for `K` epochs;
-    /// older ones are dropped from memory (the store keeps them). Seeing a known record
+    /// older ones are dropped from the store ([`WitnessStore::prune_before`], one
+    /// transaction) and from memory. Seeing a known record
     /// again is a no-op, so a restart can replay every record since genesis.
     pub fn advance_epoch(&mut self, next: Epoch) -> Result<(), EpochError> {
         let n = next.number();
@@ -165,12 +167,14 @@ impl<S: WitnessStore> WitnessNode<S> {
             old.closed = true;
             old.takeovers.clear();
         }
-        let k = next.retention;
+        // The epoch before stays whatever K says: handovers about it are needed now. Older
+        // epochs go from the store (one transaction) and then from memory.
+        let keep_from = n.saturating_sub(next.retention.max(1));
+        self.store.prune_before(keep_from)?;
         let state = EpochState::load(next, &self.store)?;
         self.epochs.insert(n, state);
         self.current = n;
-        // The epoch before stays whatever K says: handovers about it are needed now.
-        self.epochs.retain(|e, _| e.saturating_add(k.max(1)) >= n);
+        self.epochs.retain(|e, _| *e >= keep_from);
         Ok(())
     }
 
@@ -368,6 +372,9 @@ impl<S: WitnessStore> WitnessNode<S> {
             Ok(_) => {
                 // The lock is durable before the attestation exists.
                 if !locked_here {
+                    if let Some(refusal) = self.quota_refusal(&account) {
+                        return refusal;
+                    }
                     if let Err(e) = self.store.put_lock(cur, block) {
                         return AttestReply::Storage(e.to_string());
                     }
@@ -612,6 +619,9 @@ fn add_pending(list: &mut Vec<PendingEntry>, entry: PendingEntry) -> bool {
 #[path = "witness_handover.rs"]
 mod handover;
 
+#[path = "witness_quota.rs"]
+mod quota;
+
 #[cfg(test)]
 #[path = "witness_tests.rs"]
 mod tests;
@@ -619,3 +629,7 @@ mod tests;
 #[cfg(test)]
 #[path = "epoch_tests.rs"]
 mod epoch_tests;
+
+#[cfg(test)]
+#[path = "prune_tests.rs"]
+mod prune_tests;

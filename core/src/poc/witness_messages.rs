@@ -65,6 +65,18 @@ pub enum AttestReply {
     Frozen(EquivocationProof),
     /// This witness is not in the account's committee.
     NotInCommittee,
+    /// The account used its attestation quota of this epoch here: this member already
+    /// holds `quota` locks for it in `epoch` and locks no new height until the next epoch
+    /// (anti-spam, DESIGN.md §4). Says nothing about the block's validity: the same signed
+    /// block can be attested in the next epoch (a block of a closed epoch within `K` is).
+    QuotaExceeded {
+        /// The account.
+        account: AccountId,
+        /// The epoch whose quota is used up.
+        epoch: u64,
+        /// The quota.
+        quota: u64,
+    },
     /// The witness could not store the lock, so it did not attest.
     Storage(String),
 }

@@ -24,6 +24,7 @@ mod byzantine;
 pub mod checker;
 pub mod network;
 pub mod owner;
+pub mod records;
 mod rng;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -264,7 +265,10 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         witnesses[..config.witnesses].to_vec(),
     );
     let q = epoch.quorum();
-    // The epoch records of the run, and the tick each one is seen.
+    // The epoch records of the run, and the tick each one is seen. Each later epoch comes
+    // out of a commit–reveal and a record signed by k of the authorities, verified.
+    let mut authorities =
+        records::Authorities::new(slots_total + config.owners, &epoch, config.seed);
     let mut history: Vec<Epoch> = vec![epoch.clone()];
     let mut changes: Vec<u64> = Vec::new();
     let mut members: Vec<usize> = (0..config.witnesses).collect();
@@ -275,13 +279,15 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         }
         let first_joiner = config.witnesses + (k as usize - 1) * config.churn;
         members.extend(first_joiner..first_joiner + config.churn);
-        let rules = EpochRules {
-            epoch: k,
-            min_amount: 10,
-            dmapps: BTreeSet::new(),
-        };
         let set = members.iter().map(|i| witnesses[*i].clone()).collect();
-        history.push(Epoch::new(rules, rng.bytes32(), config.n, set));
+        let (next, _) = authorities
+            .next(&history[history.len() - 1], set, &mut rng)
+            .map_err(|violation| SimFailure::Safety {
+                seed: config.seed,
+                tick: 0,
+                violation,
+            })?;
+        history.push(next);
         changes.push(config.chaos_ticks * k / (u64::from(config.epochs) + 1) + rng.below(40));
     }
     let mut cur = 0usize;

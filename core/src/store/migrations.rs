@@ -103,6 +103,20 @@ const MIGRATIONS: &[&str] = &[
          cert    BLOB NOT NULL,
          PRIMARY KEY (account, height)
      ) STRICT;",
+    // v5: pruning (DESIGN.md §4 "keeps its e state for K epochs", §8 "Old blocks below a
+    // certified head may be pruned"). `witness_pruned` holds the witness's pruning floor
+    // (one row: every epoch below it was dropped); `chain_base` holds, per account of a
+    // node's own chain, the state after the highest block whose certificate was pruned, so
+    // the state is rebuilt from it and the certificates above.
+    "CREATE TABLE witness_pruned (
+         id    INTEGER PRIMARY KEY CHECK (id = 0),
+         floor INTEGER NOT NULL CHECK (floor >= 0)
+     ) STRICT;
+     CREATE TABLE chain_base (
+         account BLOB NOT NULL PRIMARY KEY CHECK (length(account) = 32),
+         height  INTEGER NOT NULL CHECK (height >= 0),
+         state   BLOB NOT NULL
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

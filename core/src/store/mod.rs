@@ -17,7 +17,7 @@ use thiserror::Error;
 
 use crate::crypto::{AccountId, Hash};
 
-pub use chain::ChainStore;
+pub use chain::{ChainPruning, ChainStore, PruneOutcome};
 pub use migrations::SCHEMA_VERSION;
 pub use witness::{SqliteWitnessStore, WITNESS_RECORD_VERSION};
 

@@ -4,7 +4,9 @@
 //! Tables (schema v3; every row keyed by its epoch): `attest_locks(epoch, account, height,
 //! block)`, `witness_accounts(epoch, account, state, head_cert)`, `frozen(epoch, account,
 //! proof)`, `pending(epoch, recipient, entries)` and `closed_epochs(epoch)`. Migration v3
-//! moves a v2 database's rows (a static witness set) to epoch 0. Every value is a canonical, versioned, length-limited
+//! moves a v2 database's rows (a static witness set) to epoch 0. Schema v5 adds
+//! `witness_pruned(floor)`: [`WitnessStore::prune_before`] deletes every row of the epochs
+//! below the floor from the five tables and raises it in one transaction. Every value is a canonical, versioned, length-limited
 //! encoding: a block is [`Block::encode`], a state [`AccountState::encode`], a certificate
 //! [`Certificate::encode`]; equivocation proofs and pending lists use the formats below
 //! (version [`WITNESS_RECORD_VERSION`], integers big-endian):
@@ -315,8 +317,11 @@ impl WitnessStore for SqliteWitnessStore {
         Ok(())
     }
 
-    /// Whether a `closed_epochs` row exists for `epoch`.
+    /// Whether `epoch` is below the pruning floor or a `closed_epochs` row exists for it.
     fn closed(&self, epoch: u64) -> Result<bool, StoreError> {
+        if epoch < self.pruned_below()? {
+            return Ok(true);
+        }
         let found: Option<i64> = self
             .store
             .conn
@@ -326,13 +331,71 @@ impl WitnessStore for SqliteWitnessStore {
         Ok(found.is_some())
     }
 
-    /// Inserts the `closed_epochs` row (idempotent), durable when this returns `Ok`.
+    /// Inserts the `closed_epochs` row (idempotent), durable when this returns `Ok`. An
+    /// epoch below the pruning floor is closed already and writes nothing.
     fn put_closed(&mut self, epoch: u64) -> Result<(), StoreError> {
+        if epoch < self.pruned_below()? {
+            return Ok(());
+        }
         self.store.conn.execute(
             "INSERT INTO closed_epochs (epoch) VALUES (?1) ON CONFLICT(epoch) DO NOTHING",
             params![height_to_sql(epoch)?],
         )?;
         Ok(())
+    }
+
+    /// `COUNT(*)` over the `(epoch, account)` prefix of the locks' primary key.
+    fn lock_count(&self, epoch: u64, account: &AccountId) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .store
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM attest_locks WHERE epoch = ?1 AND account = ?2")?
+            .query_row(params![height_to_sql(epoch)?, &account.0[..]], |r| r.get(0))?;
+        u64::try_from(count).map_err(|_| StoreError::Corrupt(format!("lock count {count}")))
+    }
+
+    /// Deletes the rows of every epoch below `epoch` from the five witness tables and
+    /// raises the floor, in one immediate transaction (all or nothing, durable on `Ok`).
+    fn prune_before(&mut self, epoch: u64) -> Result<(), StoreError> {
+        let epoch_sql = height_to_sql(epoch)?;
+        if epoch <= self.pruned_below()? {
+            return Ok(());
+        }
+        let tx = self
+            .store
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for table in [
+            "attest_locks",
+            "witness_accounts",
+            "frozen",
+            "pending",
+            "closed_epochs",
+        ] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE epoch < ?1"),
+                params![epoch_sql],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO witness_pruned (id, floor) VALUES (0, ?1)
+             ON CONFLICT(id) DO UPDATE SET floor = max(floor, excluded.floor)",
+            params![epoch_sql],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The `witness_pruned` row's floor, 0 without one.
+    fn pruned_below(&self) -> Result<u64, StoreError> {
+        let floor: Option<i64> = self
+            .store
+            .conn
+            .prepare_cached("SELECT floor FROM witness_pruned WHERE id = 0")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        let floor = floor.unwrap_or(0);
+        u64::try_from(floor).map_err(|_| StoreError::Corrupt(format!("pruning floor {floor}")))
     }
 }
 
