@@ -58,6 +58,8 @@ fn config(net: &Net, dir: &std::path::Path) -> NodeConfig {
         home_stations: net.home.clone(),
         dmapp: DmappId::WALLET,
         worker_threads: 1,
+        preferences: Default::default(),
+        policy: Default::default(),
     }
 }
 
@@ -211,6 +213,8 @@ fn bad_start_inputs_are_typed_errors() {
         ],
         dmapp: DmappId::WALLET,
         worker_threads: 1,
+        preferences: Default::default(),
+        policy: Default::default(),
     };
     let p = phrase(9);
     let bad_phrase = Node::start(base.clone(), "not a phrase");
@@ -270,6 +274,8 @@ fn nodes_on_a_local_devnet_work_from_a_foreign_executor() {
         home_stations: devnet.station_addrs[..2].to_vec(),
         dmapp: DmappId::WALLET,
         worker_threads: 1,
+        preferences: Default::default(),
+        policy: Default::default(),
     };
     let alice = Node::start(cfg(da.path()), &pa).expect("alice");
     let bob = Node::start(cfg(db.path()), &pb).expect("bob");

@@ -9,7 +9,7 @@ use crate::poc::Certificate;
 
 /// The chain table of a [`Store`].
 pub struct ChainStore {
-    store: Store,
+    pub(super) store: Store,
 }
 
 impl ChainStore {
