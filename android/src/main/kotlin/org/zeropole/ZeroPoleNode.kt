@@ -195,11 +195,13 @@ class ZeroPoleNode private constructor(
          *   `InvalidGenesis`, `NoHomeStation`, `InvalidHomeStation`, `InvalidDmapp`,
          *   `UnreviewedDmapp`, `InvalidSetting`).
          */
-        fun config(dataDir: String, genesisToml: String, configure: NodeConfigBuilder.() -> Unit = {}): NodeConfig =
-            NodeConfigBuilder(dataDir, genesisToml).also { NativeLibrary.ensureLoaded() }.use { builder ->
+        fun config(dataDir: String, genesisToml: String, configure: NodeConfigBuilder.() -> Unit = {}): NodeConfig {
+            NativeLibrary.ensureLoaded()
+            return NodeConfigBuilder(dataDir, genesisToml).use { builder ->
                 builder.configure()
                 builder.build()
             }
+        }
 
         /**
          * Opens (or creates) the node of the 24-word [phrase] in [NodeConfig.dataDir] and
