@@ -192,6 +192,30 @@ async fn a_block_signed_before_a_crash_is_certified_after_restart() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(alice.balance().await, FUNDS - 7_000);
+        // The recovered block is reported like any send: a durable event, until acknowledged.
+        let certified = loop {
+            let queued = tokio::time::timeout(Duration::from_secs(20), alice.wait_event())
+                .await
+                .expect("an event in time");
+            if matches!(queued.event, NodeEvent::TransferCertified { .. }) {
+                break queued;
+            }
+            assert!(alice.event_handled(queued.id));
+        };
+        assert!(certified.durable);
+        assert!(
+            matches!(
+                certified.event,
+                NodeEvent::TransferCertified {
+                    height: 1,
+                    amount: 7_000,
+                    ..
+                }
+            ),
+            "{certified:?}"
+        );
+        assert_eq!(alice.wait_event().await, certified, "peeked, not taken");
+        assert!(alice.event_handled(certified.id));
         // A new send goes on at height 2, not in conflict with the resubmitted block.
         let t = alice.send(&bob.to_hex(), 1_000).await.expect("next send");
         assert_eq!(t.height, 2);
