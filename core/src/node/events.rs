@@ -19,6 +19,10 @@
 //! Delivery is at least once: an event acknowledged just before the process dies may be
 //! delivered again after the restart (its id is the same), never lost.
 //!
+//! Bounded: an app that never reads events must not grow the node's memory, so beyond
+//! [`MAX_QUEUED`] events the oldest transient one is dropped (durable ones never are; they
+//! are in the database anyway).
+//!
 //! Cancel-safe by construction: [`EventQueue::wait`] removes nothing, so a caller that
 //! stops waiting (a cancelled coroutine or task) loses nothing.
 
@@ -28,6 +32,9 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 use super::NodeEvent;
+
+/// Queued events beyond which the oldest transient event is dropped.
+pub(super) const MAX_QUEUED: usize = 4096;
 
 /// An event with its queue id, as [`super::Node::wait_event`] returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +103,16 @@ impl EventQueue {
     }
 
     fn push_with(&self, id: u64, event: NodeEvent, durable: bool) {
-        self.state().queue.insert(id, (event, durable));
+        {
+            let mut s = self.state();
+            s.queue.insert(id, (event, durable));
+            if s.queue.len() > MAX_QUEUED {
+                let oldest_transient = s.queue.iter().find(|(_, (_, d))| !d).map(|(id, _)| *id);
+                if let Some(old) = oldest_transient {
+                    s.queue.remove(&old);
+                }
+            }
+        }
         self.notify.notify_waiters();
     }
 
@@ -182,6 +198,24 @@ mod tests {
         assert!(q.handled(4));
         assert!(q.take_acked().is_empty(), "transient ids need no deletion");
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn an_unread_queue_drops_its_oldest_transient_events_and_keeps_durable_ones() {
+        let q = EventQueue::new(vec![(1, NodeEvent::Resumed)], 1);
+        for _ in 0..MAX_QUEUED + 10 {
+            q.push(paused());
+        }
+        assert_eq!(q.len(), MAX_QUEUED);
+        let first = q.peek().expect("queued");
+        assert_eq!(
+            (first.id, first.durable),
+            (1, true),
+            "the durable event stays"
+        );
+        assert!(q.handled(1));
+        // 1 durable + (MAX_QUEUED - 1) transient remain: ids 2..=12 were dropped.
+        assert_eq!(q.peek().map(|e| e.id), Some(13));
     }
 
     #[test]
