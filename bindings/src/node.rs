@@ -6,10 +6,11 @@
 //! nothing here requires a tokio reactor on the caller's thread.
 //!
 //! Cancellation: when Kotlin cancels a coroutine or Swift a task, UniFFI drops the Rust
-//! future. Dropping `send`/`receive_pending`/`pause`/`resume` only drops the wait: the core
-//! runs the operation to completion on its runtime (its result then shows in `history`,
-//! `balance` and the events). Dropping `next_event` loses no event (the core's
-//! `next_event` is cancel-safe).
+//! future. Dropping `send`/`receive_pending`/`sync_once`/`pause`/`resume`/a signal call only
+//! drops the wait: the core runs the operation to completion on its runtime (its result
+//! then shows in `history`, `balance`, `status` and the events). Dropping `next_event`
+//! loses no event: it only peeks (the core's `wait_event`); events leave the queue through
+//! `event_handled` alone.
 //!
 //! Stop: the core `Node::stop` takes the node by value, while foreign code holds a shared
 //! handle. So this object keeps the core node in an `Option` and a stop signal: `stop`
