@@ -31,9 +31,26 @@ for a in "$@"; do
 done
 # glibc hides pthread_rwlock_t under -std=c11 unless asked; bionic and Darwin do not
 # (aws-lc-sys needs it), so the stand-in asks.
-exec aarch64-linux-gnu-gcc -D_GNU_SOURCE "${args[@]}"
+exec aarch64-linux-gnu-gcc -D_GNU_SOURCE -idirafter "$(dirname "$0")/include" "${args[@]}"
 CC
 chmod +x "$standin/cc"
+# The oslog crate's C wrapper includes <os/log.h>, which only Xcode has: a declaration-only
+# stand-in lets it compile (nothing is linked, so nothing calls these).
+mkdir -p "$standin/include/os"
+cat > "$standin/include/os/log.h" <<'H'
+/* Stand-in for Xcode's <os/log.h> (scripts/check-mobile.sh): declarations only. */
+#pragma once
+#include <stdint.h>
+typedef struct os_log_s *os_log_t;
+typedef uint8_t os_log_type_t;
+#define OS_LOG_DEFAULT ((os_log_t)0)
+#define os_log_with_type(log, type, ...) ((void)(log), (void)(type))
+#define os_log_debug(log, ...) ((void)(log))
+#define os_log_info(log, ...) ((void)(log))
+#define os_log(log, ...) ((void)(log))
+#define os_log_error(log, ...) ((void)(log))
+#define os_log_fault(log, ...) ((void)(log))
+H
 
 for target in aarch64-linux-android aarch64-apple-ios; do
   ensure_rust_target "$target"

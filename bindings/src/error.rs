@@ -116,6 +116,10 @@ pub enum NodeError {
     /// Local storage failed (I/O, full disk, corruption, newer schema).
     #[error("{0}")]
     Storage(String),
+    /// A platform signal is out of range (e.g. a battery level above 100 %); nothing was
+    /// changed.
+    #[error("{0}")]
+    InvalidSignal(String),
     /// The node is paused (call `resume`) or stopped (start a new one).
     #[error("{0}")]
     NotRunning(String),
@@ -160,6 +164,35 @@ impl From<CoreNodeError> for NodeError {
             CoreNodeError::InvalidPushToken(_) => NodeError::Internal(message),
         }
     }
+}
+
+/// Why [`NodeConfigBuilder::build`](crate::NodeConfigBuilder::build) refused the
+/// configuration. The variant names the field; the message says what is wrong with it.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum ConfigError {
+    /// The data directory is empty, relative, or an existing file.
+    #[error("{0}")]
+    InvalidDataDir(String),
+    /// The genesis TOML does not parse or does not validate.
+    #[error("{0}")]
+    InvalidGenesis(String),
+    /// No home station was given and the genesis lists no bootstrap station.
+    #[error("{0}")]
+    NoHomeStation(String),
+    /// A home station is not a multiaddr ending in `/p2p/<peer id>`.
+    #[error("{0}")]
+    InvalidHomeStation(String),
+    /// The dmapp id is not 64 hex characters, or the manifest does not decode or is not
+    /// signed by a review authority of this genesis.
+    #[error("{0}")]
+    InvalidDmapp(String),
+    /// The dmapp is not reviewed in this network's registry: the SDK refuses to start.
+    #[error("{0}")]
+    UnreviewedDmapp(String),
+    /// A numeric setting is out of range (worker threads, a profile override).
+    #[error("{0}")]
+    InvalidSetting(String),
 }
 
 /// Why a [`LocalDevnet`](crate::LocalDevnet) could not start.

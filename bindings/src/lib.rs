@@ -10,16 +10,25 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+#[cfg(target_os = "android")]
+mod android;
+mod config;
 mod devnet;
 mod error;
 mod logging;
 mod node;
 mod wallet;
 
+pub use config::NodeConfigBuilder;
 pub use devnet::LocalDevnet;
-pub use error::{DevnetError, LogSinkError, NodeError, WalletError};
-pub use logging::{clear_log_sink, log_message, set_log_sink, LogLevel, LogSink};
-pub use node::{Cancellation, HistoryEntry, Node, NodeConfig, NodeEvent, NodeStatus, Transfer};
+pub use error::{ConfigError, DevnetError, LogSinkError, NodeError, WalletError};
+pub use logging::{
+    clear_log_sink, enable_platform_log, log_message, set_log_sink, LogLevel, LogSink,
+};
+pub use node::{
+    AppState, Cancellation, HistoryEntry, NetworkKind, Node, NodeConfig, NodeEvent, NodeStatus,
+    Profile, QueuedEvent, Transfer,
+};
 pub use wallet::Wallet;
 
 uniffi::setup_scaffolding!("zeropole_ffi");

@@ -6,10 +6,11 @@
 //! nothing here requires a tokio reactor on the caller's thread.
 //!
 //! Cancellation: when Kotlin cancels a coroutine or Swift a task, UniFFI drops the Rust
-//! future. Dropping `send`/`receive_pending`/`pause`/`resume` only drops the wait: the core
-//! runs the operation to completion on its runtime (its result then shows in `history`,
-//! `balance` and the events). Dropping `next_event` loses no event (the core's
-//! `next_event` is cancel-safe).
+//! future. Dropping `send`/`receive_pending`/`sync_once`/`pause`/`resume`/a signal call only
+//! drops the wait: the core runs the operation to completion on its runtime (its result
+//! then shows in `history`, `balance`, `status` and the events). Dropping `next_event`
+//! loses no event: it only peeks (the core's `wait_event`); events leave the queue through
+//! `event_handled` alone.
 //!
 //! Stop: the core `Node::stop` takes the node by value, while foreign code holds a shared
 //! handle. So this object keeps the core node in an `Option` and a stop signal: `stop`
@@ -23,13 +24,17 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use zeropole_core::ledger::{DmappId, Op};
 use zeropole_core::node::{
-    HistoryEntry as CoreHistoryEntry, Node as CoreNode, NodeConfig as CoreNodeConfig,
-    NodeEvent as CoreNodeEvent, NodeStatus as CoreNodeStatus, Transfer as CoreTransfer,
+    AppState as CoreAppState, HistoryEntry as CoreHistoryEntry, Network as CoreNetwork,
+    NetworkKind as CoreNetworkKind, Node as CoreNode, NodeConfig as CoreNodeConfig,
+    NodeEvent as CoreNodeEvent, NodeStatus as CoreNodeStatus, PolicyConfig, Power, Preferences,
+    Profile as CoreProfile, QueuedEvent as CoreQueuedEvent, Signals, Transfer as CoreTransfer,
 };
 
 use crate::NodeError;
 
-/// How to start a [`Node`].
+/// How to start a [`Node`]. Build it with [`NodeConfigBuilder`](crate::NodeConfigBuilder),
+/// which checks every field and names the wrong one; a record written by hand is checked
+/// by [`Node::start`] (as `NodeError::Config`).
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NodeConfig {
     /// Where the node keeps its databases and transport key: an app-private directory
@@ -48,10 +53,64 @@ pub struct NodeConfig {
     /// Threads of the node's runtime (phones: 1–2; 0 counts as 1).
     #[uniffi(default = 1)]
     pub worker_threads: u32,
+    /// Profile override: Full may run while the app is in the background (the app runs a
+    /// foreground service and the user allowed it). Default: Full only in the foreground.
+    #[uniffi(default = false)]
+    pub full_in_background: bool,
+    /// Profile override: how long Active/Full waits after the app went to the background
+    /// before Saver, in milliseconds. Default (`None`): 10 s.
+    #[uniffi(default = None)]
+    pub background_grace_ms: Option<u64>,
+    /// Profile override: how long the conditions of Full must hold before Full, in
+    /// milliseconds. Default (`None`): 60 s.
+    #[uniffi(default = None)]
+    pub full_entry_ms: Option<u64>,
+    /// Profile override: the battery percentage below which the node enters Saver (when
+    /// not charging). Default (`None`): 20.
+    #[uniffi(default = None)]
+    pub low_battery_percent: Option<u8>,
+    /// Profile override: the battery percentage at which a low battery counts as
+    /// recovered (≥ `low_battery_percent`). Default (`None`): 25.
+    #[uniffi(default = None)]
+    pub battery_recovered_percent: Option<u8>,
 }
 
 impl NodeConfig {
+    /// The policy parameters with the overrides applied; an error names a bad override.
+    pub(crate) fn policy(&self) -> Result<PolicyConfig, String> {
+        let mut policy = PolicyConfig::default();
+        if let Some(ms) = self.background_grace_ms {
+            policy.background_grace_ms = ms;
+        }
+        if let Some(ms) = self.full_entry_ms {
+            policy.full_entry_ms = ms;
+        }
+        if let Some(p) = self.low_battery_percent {
+            policy.battery_enter_below = p;
+            if self.battery_recovered_percent.is_none() {
+                policy.battery_leave_at = p.saturating_add(5).min(100);
+            }
+        }
+        if let Some(p) = self.battery_recovered_percent {
+            policy.battery_leave_at = p;
+        }
+        if policy.battery_enter_below > 100 || policy.battery_leave_at > 100 {
+            return Err(format!(
+                "battery percentages must be 0–100 (low {}, recovered {})",
+                policy.battery_enter_below, policy.battery_leave_at
+            ));
+        }
+        if policy.battery_leave_at < policy.battery_enter_below {
+            return Err(format!(
+                "the recovered battery level {} is below the low level {}",
+                policy.battery_leave_at, policy.battery_enter_below
+            ));
+        }
+        Ok(policy)
+    }
+
     fn into_core(self) -> Result<CoreNodeConfig, NodeError> {
+        let policy = self.policy().map_err(NodeError::Config)?;
         let dmapp = if self.dmapp_id.is_empty() {
             DmappId::WALLET
         } else {
@@ -72,6 +131,13 @@ impl NodeConfig {
             home_stations: self.home_stations,
             dmapp,
             worker_threads: self.worker_threads.max(1) as usize,
+            preferences: Preferences {
+                full_in_background: self.full_in_background,
+                // Witness duty is never opted into from the FFI yet (the runtime does not
+                // serve it): phones are never witnesses through this SDK.
+                witness: None,
+            },
+            policy,
         })
     }
 }
@@ -151,6 +217,11 @@ pub struct NodeStatus {
     pub stations_connected: u32,
     /// Whether the node is paused.
     pub paused: bool,
+    /// The mobile-life profile applied now.
+    pub profile: Profile,
+    /// Whether the network is running (Active/Full, or during a `sync_once` or a user
+    /// action in Saver).
+    pub online: bool,
 }
 
 impl From<CoreNodeStatus> for NodeStatus {
@@ -161,6 +232,8 @@ impl From<CoreNodeStatus> for NodeStatus {
             height: s.height,
             stations_connected: u32::try_from(s.stations_connected).unwrap_or(u32::MAX),
             paused: s.paused,
+            profile: s.profile.into(),
+            online: s.online,
         }
     }
 }
@@ -208,12 +281,13 @@ pub enum NodeEvent {
         /// Milliseconds since the change was reported.
         after_ms: u64,
     },
-    /// The mobile-life profile changed (`Full`, `Active`, `Saver` or `Suspended`).
+    /// The mobile-life profile changed (DESIGN.md §7), or only its settings did (`from`
+    /// and `to` equal, e.g. Active from Wi-Fi to cellular).
     ProfileChanged {
         /// Before.
-        from: String,
+        from: Profile,
         /// Now.
-        to: String,
+        to: Profile,
     },
     /// The node paused (sockets and databases closed).
     Paused,
@@ -257,8 +331,8 @@ impl From<CoreNodeEvent> for NodeEvent {
             }
             CoreNodeEvent::Reachable { after_ms } => NodeEvent::Reachable { after_ms },
             CoreNodeEvent::ProfileChanged { from, to } => NodeEvent::ProfileChanged {
-                from: format!("{from:?}"),
-                to: format!("{to:?}"),
+                from: from.into(),
+                to: to.into(),
             },
             CoreNodeEvent::Paused => NodeEvent::Paused,
             CoreNodeEvent::Resumed => NodeEvent::Resumed,
@@ -266,12 +340,107 @@ impl From<CoreNodeEvent> for NodeEvent {
     }
 }
 
+/// An event with its queue id, as [`Node::next_event`] returns it: acknowledge it with
+/// [`Node::event_handled`] once the app has handled it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QueuedEvent {
+    /// The id to acknowledge. Ids increase in the order events are queued; a durable
+    /// event keeps its id across restarts.
+    pub id: u64,
+    /// What happened.
+    pub event: NodeEvent,
+    /// Stored until acknowledged, so it is delivered again after a restart:
+    /// `TransferCertified` and `TransferReceived`. The other events live in memory only.
+    pub durable: bool,
+}
+
+impl From<CoreQueuedEvent> for QueuedEvent {
+    fn from(q: CoreQueuedEvent) -> Self {
+        QueuedEvent {
+            id: q.id,
+            event: q.event.into(),
+            durable: q.durable,
+        }
+    }
+}
+
+/// The four mobile-life profiles of DESIGN.md §7, from the least to the most active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Profile {
+    /// Suspended by the OS: nothing open, databases closed.
+    Suspended,
+    /// No connection and no timer: `sync_once` in OS windows, on a push, and user actions
+    /// connect for themselves.
+    Saver,
+    /// One connection to a home station: own transactions, live sync.
+    Active,
+    /// Charging on unmetered Wi-Fi: listens, overlay member.
+    Full,
+}
+
+impl From<CoreProfile> for Profile {
+    fn from(p: CoreProfile) -> Self {
+        match p {
+            CoreProfile::Suspended => Profile::Suspended,
+            CoreProfile::Saver => Profile::Saver,
+            CoreProfile::Active => Profile::Active,
+            CoreProfile::Full => Profile::Full,
+        }
+    }
+}
+
+/// Whether the app is visible, running hidden, or about to be frozen by the OS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AppState {
+    /// Visible (Android: an activity started; iOS: `didBecomeActive`).
+    Foreground,
+    /// Running but not visible (Android: no started activity; iOS:
+    /// `didEnterBackground`, a background task, a notification service extension).
+    Background,
+    /// The OS is about to freeze the process: the node closes sockets and databases.
+    Suspended,
+}
+
+impl From<AppState> for CoreAppState {
+    fn from(a: AppState) -> Self {
+        match a {
+            AppState::Foreground => CoreAppState::Foreground,
+            AppState::Background => CoreAppState::Background,
+            AppState::Suspended => CoreAppState::Suspended,
+        }
+    }
+}
+
+/// The kind of the default network, as the OS reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum NetworkKind {
+    /// No usable network (named so that Swift's `.offline` never reads as `Optional.none`).
+    Offline,
+    /// Wi-Fi, or any other non-cellular link (Ethernet, USB tethering).
+    Wifi,
+    /// Cellular (always treated as metered).
+    Cellular,
+}
+
+impl From<NetworkKind> for CoreNetworkKind {
+    fn from(k: NetworkKind) -> Self {
+        match k {
+            NetworkKind::Offline => CoreNetworkKind::None,
+            NetworkKind::Wifi => CoreNetworkKind::Wifi,
+            NetworkKind::Cellular => CoreNetworkKind::Cellular,
+        }
+    }
+}
+
 /// A running ZeroPole node: this account's wallet (sign-once), its certified chain and a
 /// connection to its home stations, on a small runtime of its own.
 ///
-/// - Commands: `send`, `receive_pending`, `pause`, `resume`, `network_changed`, `stop`.
+/// - Commands: `send`, `receive_pending`, `sync_once`, `pause`, `resume`, `stop`.
+/// - Platform signals (DESIGN.md §7): `set_app_state`, `set_power`, `network_changed`;
+///   the node keeps the last value of each and applies the profile the policy picks.
 /// - Getters: `account_id`, `balance`, `history`, `status`.
-/// - Output: `next_event`, pulled in a loop (a Kotlin `Flow`, a Swift `AsyncStream`).
+/// - Output: `next_event` (the oldest unacknowledged event), then `event_handled(id)`,
+///   in a loop (a Kotlin `Flow`, a Swift `AsyncStream`).
 ///
 /// Every async call may be cancelled by the caller without harm (see the module docs).
 /// After `stop`, every call fails with `NotRunning` and `next_event` returns `None`.
@@ -280,9 +449,27 @@ pub struct Node {
     inner: Mutex<Option<Arc<CoreNode>>>,
     stop: watch::Sender<bool>,
     account_id: String,
+    /// Serialises the signal calls, so that each applies the latest value of every
+    /// signal, in the order the platform reported them.
+    signals: tokio::sync::Mutex<()>,
 }
 
 impl Node {
+    /// Changes one signal, keeping the last reported value of the others, and applies the
+    /// whole set (the core compares; reporting an unchanged value is harmless).
+    async fn update_signals(
+        &self,
+        change: impl FnOnce(&mut Signals) + Send + 'static,
+    ) -> Result<Profile, NodeError> {
+        let _order = self.signals.lock().await;
+        self.with_core(|core| async move {
+            let mut signals = core.signals();
+            change(&mut signals);
+            Ok(core.set_signals(signals).await?.into())
+        })
+        .await
+    }
+
     fn core(&self) -> Result<Arc<CoreNode>, NodeError> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.clone().ok_or_else(NodeError::stopped)
@@ -319,12 +506,17 @@ impl Node {
     /// network. Blocks on SQLite and socket setup: call it off the UI thread.
     #[uniffi::constructor]
     pub fn start(config: NodeConfig, phrase: String) -> Result<Arc<Self>, NodeError> {
+        // Apple platforms have no load hook (Android's is `JNI_OnLoad`): the unified log is
+        // enabled here unless the app chose a level.
+        #[cfg(target_vendor = "apple")]
+        crate::logging::enable_platform_log_by_default();
         let core = CoreNode::start(config.into_core()?, &phrase)?;
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(Node {
             account_id: core.account().to_hex(),
             inner: Mutex::new(Some(Arc::new(core))),
             stop,
+            signals: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -379,21 +571,29 @@ impl Node {
             .await
     }
 
-    /// The next event, waiting for one; `None` once the node is stopped. Cancel-safe: a
-    /// cancelled call loses no event, the next call returns it.
-    pub async fn next_event(&self) -> Option<NodeEvent> {
-        self.with_core(|core| async move { Ok(core.next_event().await) })
+    /// The oldest event not yet acknowledged, waiting for one; `None` once the node is
+    /// stopped. The same event is returned again until `event_handled(id)`; transfer
+    /// events (`durable`) are returned again after a restart until then. Cancel-safe: a
+    /// cancelled call takes nothing.
+    pub async fn next_event(&self) -> Option<QueuedEvent> {
+        self.with_core(|core| async move { Ok(core.wait_event().await) })
             .await
             .ok()
-            .flatten()
-            .map(NodeEvent::from)
+            .map(QueuedEvent::from)
+    }
+
+    /// Acknowledges the event `id` after the app handled it: it is removed (and deleted
+    /// from the database if durable). Returns whether it was queued; acknowledging twice,
+    /// an unknown id, or on a stopped node, is a no-op returning `false`.
+    pub fn event_handled(&self, id: u64) -> bool {
+        self.core().is_ok_and(|core| core.event_handled(id))
     }
 
     /// Like `next_event`, but also returns `None` as soon as `cancel` is cancelled (even
     /// if it was before the call). For foreign async runtimes whose task cancellation does
     /// not drop the Rust future (UniFFI's Swift bindings): the Swift layer cancels the
     /// token from `withTaskCancellationHandler`. No event is lost either way.
-    pub async fn next_event_unless(&self, cancel: Arc<Cancellation>) -> Option<NodeEvent> {
+    pub async fn next_event_unless(&self, cancel: Arc<Cancellation>) -> Option<QueuedEvent> {
         let mut cancelled = cancel.tx.subscribe();
         tokio::select! {
             biased;
@@ -416,11 +616,88 @@ impl Node {
             .await
     }
 
-    /// The OS reported a network change (Wi-Fi ↔ cellular, a new address): the node
-    /// reconnects and reports `Reachable` when its stations answer again.
-    pub async fn network_changed(&self) -> Result<(), NodeError> {
-        self.with_core(|core| async move { Ok(core.network_changed().await?) })
-            .await
+    /// The app's state changed (foreground, background, suspended): the node applies the
+    /// profile the policy picks with the other signals last reported, and returns it.
+    /// `ProfileChanged` is queued when it changes. Backgrounding from Active waits a grace
+    /// period (10 s by default) before Saver; the returned profile is the one applied now.
+    pub async fn set_app_state(&self, state: AppState) -> Result<Profile, NodeError> {
+        self.update_signals(move |s| s.app = state.into()).await
+    }
+
+    /// The power situation changed: battery level (0–100), on a charger, OS power saver
+    /// (Android battery saver, iOS Low Power Mode). Returns the profile applied now.
+    ///
+    /// Errors: `InvalidSignal` for a battery level above 100 (nothing is changed).
+    pub async fn set_power(
+        &self,
+        battery_percent: u8,
+        charging: bool,
+        power_saver: bool,
+    ) -> Result<Profile, NodeError> {
+        if battery_percent > 100 {
+            return Err(NodeError::InvalidSignal(format!(
+                "battery level {battery_percent} % is above 100 %"
+            )));
+        }
+        self.update_signals(move |s| {
+            s.power = Power {
+                battery_percent,
+                charging,
+                power_saver,
+            }
+        })
+        .await
+    }
+
+    /// The OS reported a network change: the default network's kind and whether it is
+    /// metered (cellular always counts as metered), also when only the address changed.
+    /// The node applies the profile this gives (no network: Saver) and, if it keeps a
+    /// connection, reconnects and queues `Reachable` when its stations answer again.
+    /// Returns the profile applied now.
+    #[uniffi::method(default(metered = false))]
+    pub async fn network_changed(
+        &self,
+        kind: NetworkKind,
+        metered: bool,
+    ) -> Result<Profile, NodeError> {
+        let profile = self
+            .update_signals(move |s| {
+                s.network = CoreNetwork {
+                    kind: kind.into(),
+                    metered: metered || kind == NetworkKind::Cellular,
+                }
+            })
+            .await?;
+        if kind != NetworkKind::Offline && matches!(profile, Profile::Active | Profile::Full) {
+            let redial = self
+                .with_core(|core| async move { Ok(core.network_changed().await?) })
+                .await;
+            match redial {
+                Ok(()) => {}
+                // The network was closed meanwhile (a pause, another signal): nothing to
+                // redial, the profile's next start dials afresh.
+                Err(NodeError::NotRunning(_)) if !self.is_stopped() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(profile)
+    }
+
+    /// The one unit of background work (DESIGN.md §7), for JobScheduler / WorkManager
+    /// windows, BGAppRefreshTask, a notification service extension or a push: connects if
+    /// the profile keeps no connection (Saver), receives every payment waiting, submits
+    /// what is queued, and disconnects again. Returns the payments received, oldest first
+    /// (each also queued as a durable `TransferReceived` event).
+    pub async fn sync_once(&self) -> Result<Vec<Transfer>, NodeError> {
+        self.with_core(|core| async move {
+            Ok(core
+                .sync_once()
+                .await?
+                .into_iter()
+                .map(Transfer::from)
+                .collect())
+        })
+        .await
     }
 
     /// Whether `stop` has been called.

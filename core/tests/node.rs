@@ -63,6 +63,8 @@ fn config(net: &Net, dir: &std::path::Path) -> NodeConfig {
         home_stations: net.home.clone(),
         dmapp: DmappId::WALLET,
         worker_threads: 1,
+        preferences: Default::default(),
+        policy: Default::default(),
     }
 }
 
@@ -195,6 +197,30 @@ async fn a_block_signed_before_a_crash_is_certified_after_restart() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(alice.balance().await, FUNDS - 7_000);
+        // The recovered block is reported like any send: a durable event, until acknowledged.
+        let certified = loop {
+            let queued = tokio::time::timeout(Duration::from_secs(20), alice.wait_event())
+                .await
+                .expect("an event in time");
+            if matches!(queued.event, NodeEvent::TransferCertified { .. }) {
+                break queued;
+            }
+            assert!(alice.event_handled(queued.id));
+        };
+        assert!(certified.durable);
+        assert!(
+            matches!(
+                certified.event,
+                NodeEvent::TransferCertified {
+                    height: 1,
+                    amount: 7_000,
+                    ..
+                }
+            ),
+            "{certified:?}"
+        );
+        assert_eq!(alice.wait_event().await, certified, "peeked, not taken");
+        assert!(alice.event_handled(certified.id));
         // A new send goes on at height 2, not in conflict with the resubmitted block.
         let t = alice.send(&bob.to_hex(), 1_000).await.expect("next send");
         assert_eq!(t.height, 2);
@@ -216,6 +242,8 @@ fn bad_start_inputs_are_typed_errors() {
         ],
         dmapp: DmappId::WALLET,
         worker_threads: 1,
+        preferences: Default::default(),
+        policy: Default::default(),
     };
     let p = phrase(9);
     let bad_phrase = Node::start(base.clone(), "not a phrase");
@@ -275,6 +303,8 @@ fn nodes_on_a_local_devnet_work_from_a_foreign_executor() {
         home_stations: devnet.station_addrs[..2].to_vec(),
         dmapp: DmappId::WALLET,
         worker_threads: 1,
+        preferences: Default::default(),
+        policy: Default::default(),
     };
     let alice = Node::start(cfg(da.path()), &pa).expect("alice");
     let bob = Node::start(cfg(db.path()), &pb).expect("bob");

@@ -114,6 +114,8 @@ async fn node(args: &LabNodeArgs) -> Result<(), String> {
         home_stations: args.peer.iter().map(|a| a.to_string()).collect(),
         dmapp: DmappId::WALLET,
         worker_threads: 1,
+        preferences: Default::default(),
+        policy: Default::default(),
     };
     let phrase = Devnet::phrase(args.seed, args.index);
     let node = Arc::new(Node::start(config, &phrase).map_err(|e| e.to_string())?);

@@ -8,10 +8,12 @@
 //!   settings out, pure and deterministic (not applied by [`Node`] yet).
 
 mod error;
+mod events;
 pub mod policy;
 mod runtime;
 
 pub use error::NodeError;
+pub use events::QueuedEvent;
 pub use policy::{
     decide, AppState, Decision, KadMode, Network, NetworkKind, PolicyConfig, PolicyState, Power,
     Preferences, Profile, ProfileChange, ProfileSettings, Reason, Signals, SyncMode, WitnessOptIn,

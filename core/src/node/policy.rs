@@ -675,6 +675,11 @@ impl PolicyState {
         &self.current
     }
 
+    /// The signals last given (by [`Self::new`] or [`Self::update`]).
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
     /// The low-battery latch.
     pub fn battery_low(&self) -> bool {
         self.battery_low

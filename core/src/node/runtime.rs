@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use libp2p::{identity, Multiaddr};
-use tokio::sync::mpsc;
 
+use super::events::{EventQueue, QueuedEvent};
 use super::NodeError;
 use crate::crypto::{AccountId, SeedPhrase, Signature};
 use crate::genesis::Genesis;
@@ -27,7 +27,7 @@ use crate::ledger::{
 use crate::net::push::{PushPlatform, PushRegistration};
 use crate::net::{NetConfig, NetEvent, NetHandle, Network};
 use crate::poc::{AttestRequest, Certificate, Epoch};
-use crate::store::{ChainStore, SqliteWitnessStore, Store};
+use crate::store::{ChainStore, SqliteWitnessStore, Store, TransferEvent, TransferEventKind};
 use crate::wallet::Wallet;
 
 /// How to start a node.
@@ -45,6 +45,12 @@ pub struct NodeConfig {
     pub dmapp: DmappId,
     /// Threads of the node's runtime (phones: 1–2).
     pub worker_threads: usize,
+    /// What the user and the app chose for the mobile-life policy (Full in the
+    /// background, witness opt-in); `Preferences::default()`: neither.
+    pub preferences: super::Preferences,
+    /// The policy's hysteresis and debounce (battery thresholds, Full entry delay,
+    /// background grace); `PolicyConfig::default()` is DESIGN.md §7's.
+    pub policy: super::PolicyConfig,
 }
 
 /// Something that happened, in order.
@@ -168,7 +174,7 @@ struct Shared {
     applied: Mutex<Option<super::ProfileSettings>>,
     /// The app's push token (DESIGN.md §7), also kept in `<data_dir>/push-token`.
     push: Mutex<Option<(PushPlatform, String)>>,
-    events: mpsc::UnboundedSender<NodeEvent>,
+    events: Arc<EventQueue>,
     policy: Mutex<super::PolicyState>,
     started: Instant,
 }
@@ -177,7 +183,6 @@ struct Shared {
 pub struct Node {
     runtime: Option<tokio::runtime::Runtime>,
     shared: Arc<Shared>,
-    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<NodeEvent>>,
 }
 
 fn now_ms() -> u64 {
@@ -239,6 +244,14 @@ impl Node {
             .find(|(a, _)| *a == account)
             .map(|(_, s)| s);
         let certs = chain.certificates(&account)?;
+        let events = EventQueue::new(
+            chain
+                .events(&account)?
+                .into_iter()
+                .map(|e| (e.id, transfer_event(&e)))
+                .collect(),
+            chain.max_event_id()?,
+        );
         // Accounts without an allocation start from an empty state at height 0 (they
         // can receive; their first block will need an `Open` — not supported yet).
         let mut state = genesis_state.unwrap_or_else(|| AccountState {
@@ -263,8 +276,8 @@ impl Node {
             .enable_all()
             .build()
             .map_err(|e| NodeError::Config(format!("runtime: {e}")))?;
-        let (tx, rx) = mpsc::unbounded_channel();
         let data_dir = config.data_dir.clone();
+        let (policy, preferences) = (config.policy, config.preferences);
         let shared = Arc::new(Shared {
             config,
             phrase,
@@ -281,10 +294,10 @@ impl Node {
             net: Mutex::new(None),
             applied: Mutex::new(None),
             push: Mutex::new(read_push_token(&data_dir)),
-            events: tx,
+            events: Arc::new(events),
             policy: Mutex::new(super::PolicyState::new(
-                super::PolicyConfig::default(),
-                super::Preferences::default(),
+                policy,
+                preferences,
                 default_signals(),
                 0,
             )),
@@ -297,7 +310,6 @@ impl Node {
         let node = Node {
             runtime: Some(runtime),
             shared,
-            events: tokio::sync::Mutex::new(rx),
         };
         // A block signed before a crash but never certified goes out again.
         let shared = node.shared.clone();
@@ -431,10 +443,59 @@ impl Node {
         }
     }
 
-    /// The next event; `None` once the node is stopped. Cancel-safe: a cancelled call
-    /// loses no event.
+    /// Takes the next event: waits for the oldest unacknowledged one, acknowledges it and
+    /// returns it (always `Some`; the `Option` is kept for callers written when a stopped
+    /// node returned `None`). Cancel-safe: a cancelled call loses no event. Apps that must
+    /// not lose a transfer event to a crash use [`Node::wait_event`] and acknowledge it
+    /// after handling it.
     pub async fn next_event(&self) -> Option<NodeEvent> {
-        self.events.lock().await.recv().await
+        let queued = self.wait_event().await;
+        self.event_handled(queued.id);
+        Some(queued.event)
+    }
+
+    /// The oldest event not yet acknowledged, waiting for one; the same event again until
+    /// [`Node::event_handled`] is called with its id. Transfer events are durable: they are
+    /// returned again after a restart until acknowledged (see `node::events`). Cancel-safe.
+    pub async fn wait_event(&self) -> QueuedEvent {
+        self.shared.events.wait().await
+    }
+
+    /// Acknowledges the event `id` (it is deleted from the store if durable). Returns
+    /// whether it was queued; acknowledging twice, or an unknown id, is a no-op.
+    pub fn event_handled(&self, id: u64) -> bool {
+        let queued = self.shared.events.handled(id);
+        if !queued {
+            return false;
+        }
+        // The row is deleted now if the store is free, else as soon as it is (an operation
+        // in progress may hold it for a network round trip). A crash before that delivers
+        // the event again after the restart; it is never lost.
+        if let Ok(mut book) = self.shared.book.try_lock() {
+            self.shared.flush_acked(&mut book);
+        } else if let Ok(rt) = self.rt() {
+            let shared = self.shared.clone();
+            rt.spawn(async move {
+                let mut book = shared.book.lock().await;
+                shared.flush_acked(&mut book);
+            });
+        }
+        true
+    }
+
+    /// Events queued and not yet acknowledged.
+    pub fn events_queued(&self) -> usize {
+        self.shared.events.len()
+    }
+
+    /// The platform signals the policy last received (the start-up defaults until
+    /// [`Node::set_signals`]): wrappers that report one signal at a time update these.
+    pub fn signals(&self) -> super::Signals {
+        self.shared
+            .policy
+            .lock()
+            .map(|p| *p.signals())
+            .unwrap_or_else(|_| default_signals())
     }
 
     /// The OS reported a network change (forwarded to the swarm; see `NetHandle`).
@@ -501,6 +562,11 @@ impl Node {
     }
 
     fn shutdown(&mut self) {
+        // Acknowledgements not yet written go to the store now if it is free (otherwise
+        // those events are delivered again after the restart).
+        if let Ok(mut book) = self.shared.book.try_lock() {
+            self.shared.flush_acked(&mut book);
+        }
         if let Ok(mut net) = self.shared.net.lock() {
             *net = None;
         }
@@ -561,7 +627,7 @@ impl Shared {
             .iter()
             .filter_map(crate::net::peer_id_of)
             .collect();
-        let tx = self.events.clone();
+        let queue = self.events.clone();
         tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {
@@ -583,9 +649,7 @@ impl Shared {
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
-                if tx.send(event).is_err() {
-                    return;
-                }
+                queue.push(event);
             }
         });
         if let Ok(mut net) = self.net.lock() {
@@ -595,7 +659,27 @@ impl Shared {
     }
 
     fn emit(&self, event: NodeEvent) {
-        let _ = self.events.send(event);
+        self.events.push(event);
+    }
+
+    /// Deletes the durable events acknowledged so far, if the chain store is open (paused:
+    /// kept for later).
+    fn flush_acked(&self, book: &mut Book) {
+        let ids = self.events.take_acked();
+        if ids.is_empty() {
+            return;
+        }
+        let result = match book.chain.as_mut() {
+            Some(chain) => chain.delete_events(&ids),
+            None => {
+                self.events.restore_acked(ids);
+                return;
+            }
+        };
+        if let Err(e) = result {
+            log::warn!("deleting acknowledged events: {e}");
+            self.events.restore_acked(ids);
+        }
     }
 
     fn profile(&self) -> super::Profile {
@@ -795,17 +879,45 @@ impl Shared {
     ) -> Result<Certificate, NodeError> {
         let net = self.net().ok_or(NodeError::NotRunning("paused"))?;
         let history = book.certs.last().cloned().into_iter().collect();
+        let started = Instant::now();
         let cert = match net.submit(request, history).await {
             Ok(c) => c,
             Err(crate::net::NetError::Refused(reason)) => return Err(NodeError::Refused(reason)),
             Err(e) => return Err(e.into()),
         };
-        book.chain
+        let latency_ms = started.elapsed().as_millis() as u64;
+        // The transfer's event is durable: written with the certificate, in one
+        // transaction, so no restart can report the one without the other.
+        let body = &cert.block.body;
+        let event = match &body.op {
+            Op::Send { to, amount, .. } => Some((TransferEventKind::Certified, *to, *amount)),
+            Op::Receive { from, amount, .. } => Some((TransferEventKind::Received, *from, *amount)),
+            Op::Open { .. } => None,
+        }
+        .map(|(kind, counterparty, amount)| TransferEvent {
+            id: self.events.reserve_id(),
+            account: body.account,
+            kind,
+            height: body.height,
+            counterparty,
+            amount,
+            latency_ms: if kind == TransferEventKind::Certified {
+                latency_ms
+            } else {
+                0
+            },
+        });
+        self.flush_acked(book);
+        let recorded = book
+            .chain
             .as_mut()
             .ok_or(NodeError::NotRunning("paused"))?
-            .put(&cert)?;
+            .put_with_event(&cert, event.as_ref())?;
         book.state = apply_certified(&book.state, &cert.block);
         book.certs.push(cert.clone());
+        if let (true, Some(e)) = (recorded, event) {
+            self.events.push_durable(e.id, transfer_event(&e));
+        }
         Ok(cert)
     }
 
@@ -878,22 +990,15 @@ impl Shared {
             other => NodeError::Refused(other.to_string()),
         })?;
         let block = Self::sign(&book, body)?;
-        let started = Instant::now();
+        // `certify` queues the durable `TransferCertified` event.
         let cert = self
             .certify(&mut book, AttestRequest { block, send: None })
             .await?;
-        let transfer = Transfer {
+        Ok(Transfer {
             height: cert.block.body.height,
             balance: book.state.balance,
             certificate: cert,
-        };
-        self.emit(NodeEvent::TransferCertified {
-            height: transfer.height,
-            to,
-            amount,
-            latency_ms: started.elapsed().as_millis() as u64,
-        });
-        Ok(transfer)
+        })
     }
 
     async fn receive_pending(&self) -> Result<Vec<Transfer>, NodeError> {
@@ -914,8 +1019,8 @@ impl Shared {
             let send = inbox.remove(i);
             let body = next_receive(&book.state, epoch, &send, now_ms(), self.config.dmapp)
                 .map_err(|e| NodeError::Refused(e.to_string()))?;
-            let (from, amount) = (send.block.body.account, body_amount(&body));
             let block = Self::sign(&book, body)?;
+            // `certify` queues the durable `TransferReceived` event.
             let cert = self
                 .certify(
                     &mut book,
@@ -925,11 +1030,6 @@ impl Shared {
                     },
                 )
                 .await?;
-            self.emit(NodeEvent::TransferReceived {
-                height: cert.block.body.height,
-                from,
-                amount,
-            });
             received.push(Transfer {
                 height: cert.block.body.height,
                 balance: book.state.balance,
@@ -953,6 +1053,7 @@ impl Shared {
 
     async fn pause(&self) -> Result<(), NodeError> {
         let mut book = self.book.lock().await;
+        self.flush_acked(&mut book);
         if let Ok(mut net) = self.net.lock() {
             *net = None;
         }
@@ -973,6 +1074,8 @@ impl Shared {
             self.phrase.as_str(),
         )?);
         book.chain = Some(ChainStore::new(Store::open(dir.join("chain.db"))?)?);
+        // Acknowledgements made while paused are written now.
+        self.flush_acked(&mut book);
         if self.settings().home_connections > 0 {
             self.start_network(false)?;
         }
@@ -1028,9 +1131,19 @@ fn write_push_token(
     result.map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))
 }
 
-fn body_amount(body: &BlockBody) -> u64 {
-    match &body.op {
-        Op::Send { amount, .. } | Op::Receive { amount, .. } => *amount,
-        Op::Open { .. } => 0,
+/// The event a stored transfer event reports.
+fn transfer_event(e: &TransferEvent) -> NodeEvent {
+    match e.kind {
+        TransferEventKind::Certified => NodeEvent::TransferCertified {
+            height: e.height,
+            to: e.counterparty,
+            amount: e.amount,
+            latency_ms: e.latency_ms,
+        },
+        TransferEventKind::Received => NodeEvent::TransferReceived {
+            height: e.height,
+            from: e.counterparty,
+            amount: e.amount,
+        },
     }
 }

@@ -52,7 +52,7 @@ pub struct PruneOutcome {
 
 /// The chain table of a [`Store`].
 pub struct ChainStore {
-    store: Store,
+    pub(super) store: Store,
 }
 
 impl ChainStore {

@@ -117,6 +117,20 @@ const MIGRATIONS: &[&str] = &[
          height  INTEGER NOT NULL CHECK (height >= 0),
          state   BLOB NOT NULL
      ) STRICT;",
+    // v6: a node's events that must outlive a restart until the
+    // app acknowledges them (DESIGN.md §9, store/events.rs). One row per certified transfer
+    // of this account, written in the transaction that records its certificate.
+    // AUTOINCREMENT: `sqlite_sequence` remembers the largest id ever stored, so ids are
+    // never reused after acknowledged rows are deleted.
+    "CREATE TABLE node_events (
+         id           INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT CHECK (id >= 1),
+         account      BLOB NOT NULL CHECK (length(account) = 32),
+         kind         TEXT NOT NULL CHECK (kind IN ('certified', 'received')),
+         height       INTEGER NOT NULL CHECK (height >= 1),
+         counterparty BLOB NOT NULL CHECK (length(counterparty) = 32),
+         amount       INTEGER NOT NULL CHECK (amount >= 0),
+         latency_ms   INTEGER NOT NULL CHECK (latency_ms >= 0)
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

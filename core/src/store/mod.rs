@@ -6,6 +6,7 @@
 //! signature only after that.
 
 mod chain;
+mod events;
 mod migrations;
 mod witness;
 
@@ -18,6 +19,7 @@ use thiserror::Error;
 use crate::crypto::{AccountId, Hash};
 
 pub use chain::{ChainPruning, ChainStore, PruneOutcome};
+pub use events::{TransferEvent, TransferEventKind};
 pub use migrations::SCHEMA_VERSION;
 pub use witness::{SqliteWitnessStore, WITNESS_RECORD_VERSION};
 

@@ -188,6 +188,7 @@ fn a_v1_database_is_migrated_and_keeps_its_wallet_data() {
                 "DROP TABLE attest_locks; DROP TABLE witness_accounts;
                  DROP TABLE frozen; DROP TABLE pending; DROP TABLE closed_epochs;
                  DROP TABLE chain_certificates; DROP TABLE witness_pruned; DROP TABLE chain_base;
+                 DROP TABLE node_events;
                  PRAGMA user_version = 1;",
             )
             .expect("downgrade");
@@ -725,6 +726,7 @@ fn a_v2_database_is_migrated_to_epoch_zero_and_keeps_its_witness_rows() {
                 "DROP TABLE attest_locks; DROP TABLE witness_accounts;
                  DROP TABLE frozen; DROP TABLE pending; DROP TABLE closed_epochs;
                  DROP TABLE chain_certificates; DROP TABLE witness_pruned; DROP TABLE chain_base;
+                 DROP TABLE node_events;
                  CREATE TABLE attest_locks (account BLOB NOT NULL, height INTEGER NOT NULL,
                      block BLOB NOT NULL, PRIMARY KEY (account, height)) STRICT;
                  CREATE TABLE witness_accounts (account BLOB NOT NULL PRIMARY KEY,

@@ -265,5 +265,144 @@ final class ZeroPoleNodeTests: XCTestCase {
         clearLogSink()
         logMessage(level: .error, message: "after clearing")
         XCTAssertEqual(sink.all, ["info zeropole_ffi hello from the test"])
+        // No platform log on Linux (os_log exists only on Apple platforms).
+        #if !canImport(Darwin)
+        XCTAssertFalse(enablePlatformLog(maxLevel: .info))
+        #endif
+    }
+
+    func testSignalsChangeTheProfileAndSyncOnceReceivesInSaver() async throws {
+        let net = try await TestNet.start(self, wallets: 2)
+        try await bounded {
+            let frank = try await net.node("frank", 0)
+            let grace = try await net.node("grace", 1)
+            defer { frank.stop(); grace.stop() }
+            let initial = try await frank.status().profile
+            XCTAssertEqual(initial, .active)
+            await assertNodeError("InvalidSignal", { try await frank.setPower(batteryPercent: 101, charging: false, powerSaver: false) }) {
+                if case .InvalidSignal(let m) = $0 { m.contains("101") } else { false }
+            }
+            // Low Power Mode: saver at once, no connection held, and an event.
+            let saver = try await frank.setPower(batteryPercent: 80, charging: false, powerSaver: true)
+            XCTAssertEqual(saver, .saver)
+            let changed = await firstEvent(frank) { if case .profileChanged = $0 { true } else { false } }
+            XCTAssertEqual(changed, .profileChanged(from: .active, to: .saver))
+            let online = try await frank.status().online
+            XCTAssertFalse(online)
+            // The other signals are kept: cellular with Low Power Mode still on is saver.
+            let cellular = try await frank.networkChanged(kind: .cellular)
+            XCTAssertEqual(cellular, .saver)
+
+            // A payment waits; syncOnce connects, receives it and disconnects again.
+            _ = try await grace.send(to: frank.accountId, amount: 6_000)
+            let got = try await frank.syncOnce()
+            XCTAssertEqual(got.map(\.amount), [6_000])
+            let stillOffline = try await frank.status().online
+            XCTAssertFalse(stillOffline)
+            let received = await firstEvent(frank) { if case .transferReceived = $0 { true } else { false } }
+            XCTAssertEqual(received, .transferReceived(height: 1, from: grace.accountId, amount: 6_000))
+
+            // Low Power Mode off, in the foreground: active, online again.
+            let active = try await frank.setPower(batteryPercent: 80, charging: false, powerSaver: false)
+            XCTAssertEqual(active, .active)
+            let back = try await frank.status().online
+            XCTAssertTrue(back)
+        }
+    }
+
+    func testEventsSurviveARestartUntilAcknowledged() async throws {
+        let net = try await TestNet.start(self, wallets: 1)
+        try await bounded {
+            let recipient = String(repeating: "cd", count: 32)
+            var henry = try await net.node("henry", 0)
+            _ = try await henry.send(to: recipient, amount: 8_000)
+            // Taken without acknowledging (as if the app died while handling it).
+            var certified = await henry.nextEvent()
+            while let e = certified, !e.durable {
+                henry.eventHandled(e.id)
+                certified = await henry.nextEvent()
+            }
+            guard let certified, case .transferCertified(_, let to, let amount, _) = certified.event else {
+                return XCTFail("no TransferCertified event: \(String(describing: certified))")
+            }
+            XCTAssertEqual(to, recipient)
+            XCTAssertEqual(amount, 8_000)
+            henry.stop()
+
+            henry = try await net.node("henry", 0)
+            let again = await henry.nextEvent()
+            XCTAssertEqual(again, certified)
+            XCTAssertTrue(henry.eventHandled(certified.id))
+            XCTAssertFalse(henry.eventHandled(certified.id))
+            henry.stop()
+
+            // Acknowledged: gone. Suspending queues `paused`, which now comes first.
+            henry = try await net.node("henry", 0)
+            defer { henry.stop() }
+            let suspended = try await henry.setAppState(.suspended)
+            XCTAssertEqual(suspended, .suspended)
+            let first = await firstEvent(henry) { if case .stationConnection = $0 { false } else { true } }
+            XCTAssertEqual(first, .paused)
+            let active = try await henry.setAppState(.foreground)
+            XCTAssertEqual(active, .active)
+            let balance = try await henry.balance()
+            XCTAssertEqual(balance, funds - 8_000)
+        }
+    }
+
+    func testTheConfigBuilderNamesTheWrongField() async throws {
+        let net = try await TestNet.start(self, wallets: 1)
+        let genesis = net.devnet.genesisToml()
+        let station = net.devnet.stationAddrs()[0]
+        let dataDir = net.dir.appendingPathComponent("built").path
+        let builder = { ZeroPoleNodeConfigBuilder(dataDir: dataDir, genesisToml: genesis) }
+        let ok = try builder()
+            .homeStation(addr: station)
+            .workerThreads(threads: 2)
+            .fullInBackground(allowed: true)
+            .batteryThresholds(lowPercent: 30, recoveredPercent: 40)
+            .build()
+        XCTAssertEqual(ok.homeStations, [station])
+        XCTAssertEqual(ok.workerThreads, 2)
+        XCTAssertTrue(ok.fullInBackground)
+        XCTAssertEqual(ok.lowBatteryPercent, 30)
+
+        func expect(_ kind: String, _ b: ZeroPoleNodeConfigBuilder, _ matches: (ZeroPoleConfigError) -> Bool) {
+            do {
+                let config = try b.build()
+                XCTFail("expected \(kind), got \(config)")
+            } catch let error as ZeroPoleConfigError {
+                XCTAssertTrue(matches(error), "expected \(kind), got \(error)")
+            } catch {
+                XCTFail("expected \(kind), got \(error)")
+            }
+        }
+        expect("InvalidDataDir", ZeroPoleNodeConfigBuilder(dataDir: "relative", genesisToml: genesis).homeStation(addr: station)) {
+            if case .InvalidDataDir = $0 { true } else { false }
+        }
+        expect("InvalidGenesis", ZeroPoleNodeConfigBuilder(dataDir: dataDir, genesisToml: "network = 1")) {
+            if case .InvalidGenesis = $0 { true } else { false }
+        }
+        expect("NoHomeStation", builder()) {
+            if case .NoHomeStation(let m) = $0 { m.contains("bootstrap") } else { false }
+        }
+        expect("InvalidHomeStation", builder().homeStation(addr: "/ip4/127.0.0.1/tcp/1")) {
+            if case .InvalidHomeStation = $0 { true } else { false }
+        }
+        expect("InvalidDmapp", builder().homeStation(addr: station).dmappId(idHex: "xyz")) {
+            if case .InvalidDmapp = $0 { true } else { false }
+        }
+        expect("InvalidDmapp", builder().homeStation(addr: station).dmappManifest(signedManifest: Data([1, 2, 3]))) {
+            if case .InvalidDmapp = $0 { true } else { false }
+        }
+        expect("UnreviewedDmapp", builder().homeStation(addr: station).dmappId(idHex: String(repeating: "07", count: 32))) {
+            if case .UnreviewedDmapp = $0 { true } else { false }
+        }
+        expect("InvalidSetting", builder().homeStation(addr: station).workerThreads(threads: 0)) {
+            if case .InvalidSetting = $0 { true } else { false }
+        }
+        expect("InvalidSetting", builder().homeStation(addr: station).batteryThresholds(lowPercent: 30, recoveredPercent: 20)) {
+            if case .InvalidSetting = $0 { true } else { false }
+        }
     }
 }

@@ -108,7 +108,7 @@ class ZeroPoleWallet private constructor(
          * @throws WalletException for any other failure of the native library.
          */
         suspend fun create(databasePath: String): ZeroPoleWallet =
-            withContext(Dispatchers.IO) { wrap(Wallet.create(databasePath)) }
+            withContext(Dispatchers.IO) { NativeLibrary.ensureLoaded(); wrap(Wallet.create(databasePath)) }
 
         /**
          * Opens the wallet of a recovery [phrase] with its database at [databasePath].
@@ -129,7 +129,7 @@ class ZeroPoleWallet private constructor(
          * @throws WalletException.Storage if the database cannot be opened or written.
          */
         suspend fun restore(databasePath: String, phrase: String): ZeroPoleWallet =
-            withContext(Dispatchers.IO) { wrap(Wallet.restore(databasePath, phrase)) }
+            withContext(Dispatchers.IO) { NativeLibrary.ensureLoaded(); wrap(Wallet.restore(databasePath, phrase)) }
 
         /**
          * Checks a recovery [phrase] without touching any database, e.g. to validate user

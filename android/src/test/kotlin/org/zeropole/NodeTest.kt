@@ -22,13 +22,17 @@ import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.io.TempDir
+import org.zeropole.ffi.AppState
+import org.zeropole.ffi.ConfigException
 import org.zeropole.ffi.LocalDevnet
 import org.zeropole.ffi.LogLevel
+import org.zeropole.ffi.NetworkKind
+import org.zeropole.ffi.Profile
 import org.zeropole.ffi.LogSink
-import org.zeropole.ffi.NodeConfig
 import org.zeropole.ffi.NodeEvent
 import org.zeropole.ffi.NodeException
 import org.zeropole.ffi.clearLogSink
+import org.zeropole.ffi.enablePlatformLog
 import org.zeropole.ffi.logMessage
 import org.zeropole.ffi.setLogSink
 
@@ -51,7 +55,7 @@ class NodeTest {
     @BeforeAll
     fun startDevnet() = runBlocking {
         phraseDir = Files.createTempDirectory("zeropole-phrases")
-        phrases = (0 until 6).map { i ->
+        phrases = (0 until 9).map { i ->
             ZeroPoleWallet.create(phraseDir.resolve("w$i.db").toString()).use { it.exportPhrase() }
         }
         devnet = LocalDevnet.start(4u, phrases, funds)
@@ -65,11 +69,9 @@ class NodeTest {
         phraseDir.deleteRecursively()
     }
 
-    private fun config(name: String) = NodeConfig(
-        dataDir = dir.resolve(name).toString(),
-        genesisToml = devnet.genesisToml(),
-        homeStations = devnet.stationAddrs().take(2),
-    )
+    private fun config(name: String) = ZeroPoleNode.config(dir.resolve(name).toString(), devnet.genesisToml()) {
+        homeStations(devnet.stationAddrs().take(2))
+    }
 
     private suspend fun node(name: String, phrase: Int) = ZeroPoleNode.start(config(name), phrases[phrase])
 
@@ -175,14 +177,15 @@ class NodeTest {
         assertIs<NodeEvent.Paused>(eve.events.first { it is NodeEvent.Paused })
         assertIs<NodeEvent.Resumed>(eve.events.first { it is NodeEvent.Resumed })
 
-        // A waiting next_event and the flow end when the node stops.
+        // The flow (which acknowledges everything queued, then waits) and a nextEvent end
+        // when the node stops.
         val waiting = async(start = CoroutineStart.UNDISPATCHED) { eve.events.toList() }
         val pending = async(start = CoroutineStart.UNDISPATCHED) { eve.nextEvent() }
         eve.stop()
         eve.stop()
         assertTrue(eve.isStopped)
         waiting.await()
-        assertNull(pending.await())
+        pending.await()
         assertNull(eve.nextEvent())
         assertFailsWith<NodeException.NotRunning> { eve.balance() }
         assertFailsWith<NodeException.NotRunning> { eve.send("ab".repeat(32), 5_000u) }
@@ -204,5 +207,101 @@ class NodeTest {
         clearLogSink()
         logMessage(LogLevel.ERROR, "after clearing")
         assertEquals(listOf("INFO zeropole_ffi hello from the test"), records.toList())
+        // No platform log on a desktop JVM (logcat and os_log exist only on devices), and
+        // the library was not loaded the Android way.
+        assertEquals(false, enablePlatformLog(LogLevel.INFO))
+        assertEquals(false, NativeLibrary.ensureLoaded())
+    }
+
+    @Test
+    fun signalsChangeTheProfileAndSyncOnceReceivesInSaver() = bounded {
+        node("frank", 6).use { frank ->
+            node("grace", 7).use { grace ->
+                assertEquals(Profile.ACTIVE, frank.status().profile)
+                val tooFull = assertFailsWith<NodeException.InvalidSignal> { frank.setPower(101, false, false) }
+                assertTrue("101" in tooFull.message!!, tooFull.message)
+                // The OS battery saver: Saver at once, no connection held, and an event.
+                assertEquals(Profile.SAVER, frank.setPower(80, charging = false, powerSaver = true))
+                val changed = frank.events.first { it is NodeEvent.ProfileChanged }
+                assertEquals(NodeEvent.ProfileChanged(Profile.ACTIVE, Profile.SAVER), changed)
+                assertEquals(false, frank.status().online)
+                // The other signals are kept: cellular with the saver still on is Saver.
+                assertEquals(Profile.SAVER, frank.networkChanged(NetworkKind.CELLULAR))
+
+                // A payment waits; syncOnce connects, receives it and disconnects again.
+                grace.send(frank.accountId, 6_000u)
+                val got = frank.syncOnce()
+                assertEquals(listOf(6_000uL), got.map { it.amount })
+                assertEquals(false, frank.status().online)
+                val received = frank.events.first { it is NodeEvent.TransferReceived }
+                assertEquals(NodeEvent.TransferReceived(1u, grace.accountId, 6_000u), received)
+
+                // Back in the foreground without the saver: Active, online again.
+                assertEquals(Profile.SAVER, frank.setAppState(AppState.FOREGROUND))
+                assertEquals(Profile.ACTIVE, frank.setPower(80, charging = false, powerSaver = false))
+                assertEquals(true, frank.status().online)
+            }
+        }
+    }
+
+    @Test
+    fun eventsSurviveARestartUntilAcknowledged() = bounded {
+        val recipient = "cd".repeat(32)
+        val certified = node("henry", 8).use { henry ->
+            henry.send(recipient, 8_000u)
+            // Taken without acknowledging (as if the app died while handling it).
+            var e = henry.nextEvent()!!
+            while (e.event !is NodeEvent.TransferCertified) {
+                henry.eventHandled(e.id)
+                e = henry.nextEvent()!!
+            }
+            assertTrue(e.durable)
+            e
+        }
+        val again = node("henry", 8).use { henry ->
+            val e = henry.nextEvent()!!
+            assertEquals(certified.id, e.id)
+            assertEquals(certified.event, e.event)
+            assertTrue(henry.eventHandled(e.id))
+            assertEquals(false, henry.eventHandled(e.id))
+            e
+        }
+        node("henry", 8).use { henry ->
+            // Acknowledged: gone. Suspending queues `Paused`, which now comes first.
+            assertEquals(Profile.SUSPENDED, henry.setAppState(AppState.SUSPENDED))
+            val first = henry.events.first { it !is NodeEvent.StationConnection }
+            assertEquals(NodeEvent.Paused, first)
+            assertEquals(Profile.ACTIVE, henry.setAppState(AppState.FOREGROUND))
+            assertEquals(funds - 8_000u, henry.balance())
+        }
+        assertTrue(again.durable)
+    }
+
+    @Test
+    fun theConfigBuilderNamesTheWrongField() {
+        val genesis = devnet.genesisToml()
+        val station = devnet.stationAddrs().first()
+        val dataDir = dir.resolve("built").toString()
+        val ok = ZeroPoleNode.config(dataDir, genesis) {
+            homeStation(station)
+            workerThreads(2u)
+            fullInBackground(true)
+            batteryThresholds(30u, 40u)
+        }
+        assertEquals(listOf(station), ok.homeStations)
+        assertEquals(2u, ok.workerThreads)
+        assertEquals(true, ok.fullInBackground)
+        assertEquals(30.toUByte(), ok.lowBatteryPercent)
+
+        assertFailsWith<ConfigException.InvalidDataDir> { ZeroPoleNode.config("relative", genesis) { homeStation(station) } }
+        assertFailsWith<ConfigException.InvalidGenesis> { ZeroPoleNode.config(dataDir, "network = 1") }
+        val none = assertFailsWith<ConfigException.NoHomeStation> { ZeroPoleNode.config(dataDir, genesis) }
+        assertTrue("bootstrap" in none.message!!, none.message)
+        assertFailsWith<ConfigException.InvalidHomeStation> { ZeroPoleNode.config(dataDir, genesis) { homeStation("/ip4/127.0.0.1/tcp/1") } }
+        assertFailsWith<ConfigException.InvalidDmapp> { ZeroPoleNode.config(dataDir, genesis) { homeStation(station); dmappId("xyz") } }
+        assertFailsWith<ConfigException.InvalidDmapp> { ZeroPoleNode.config(dataDir, genesis) { homeStation(station); dmappManifest(byteArrayOf(1, 2, 3)) } }
+        assertFailsWith<ConfigException.UnreviewedDmapp> { ZeroPoleNode.config(dataDir, genesis) { homeStation(station); dmappId("07".repeat(32)) } }
+        assertFailsWith<ConfigException.InvalidSetting> { ZeroPoleNode.config(dataDir, genesis) { homeStation(station); workerThreads(0u) } }
+        assertFailsWith<ConfigException.InvalidSetting> { ZeroPoleNode.config(dataDir, genesis) { homeStation(station); batteryThresholds(30u, 20u) } }
     }
 }
