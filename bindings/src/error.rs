@@ -120,6 +120,10 @@ pub enum NodeError {
     /// changed.
     #[error("{0}")]
     InvalidSignal(String),
+    /// The push token is empty where one is needed, too long, or not printable ASCII;
+    /// nothing was stored or sent.
+    #[error("{0}")]
+    InvalidPushToken(String),
     /// The node is paused (call `resume`) or stopped (start a new one).
     #[error("{0}")]
     NotRunning(String),
@@ -160,8 +164,7 @@ impl From<CoreNodeError> for NodeError {
             CoreNodeError::Network(_) => NodeError::Network(message),
             CoreNodeError::Storage(_) => NodeError::Storage(message),
             CoreNodeError::NotRunning(_) => NodeError::NotRunning(message),
-            // Not reachable through the FFI yet (register_push_token is not exported).
-            CoreNodeError::InvalidPushToken(_) => NodeError::Internal(message),
+            CoreNodeError::InvalidPushToken(_) => NodeError::InvalidPushToken(message),
         }
     }
 }

@@ -27,7 +27,7 @@ pub use logging::{
 };
 pub use node::{
     AppState, Cancellation, HistoryEntry, NetworkKind, Node, NodeConfig, NodeEvent, NodeStatus,
-    Profile, QueuedEvent, Transfer,
+    Profile, PushPlatform, QueuedEvent, Transfer,
 };
 pub use wallet::Wallet;
 

@@ -411,6 +411,24 @@ impl From<AppState> for CoreAppState {
     }
 }
 
+/// The push service a device token belongs to (DESIGN.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PushPlatform {
+    /// Firebase Cloud Messaging (Android).
+    Fcm,
+    /// Apple Push Notification service (iOS).
+    Apns,
+}
+
+impl From<PushPlatform> for zeropole_core::net::push::PushPlatform {
+    fn from(p: PushPlatform) -> Self {
+        match p {
+            PushPlatform::Fcm => zeropole_core::net::push::PushPlatform::Fcm,
+            PushPlatform::Apns => zeropole_core::net::push::PushPlatform::Apns,
+        }
+    }
+}
+
 /// The kind of the default network, as the OS reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum NetworkKind {
@@ -438,6 +456,7 @@ impl From<NetworkKind> for CoreNetworkKind {
 /// - Commands: `send`, `receive_pending`, `sync_once`, `pause`, `resume`, `stop`.
 /// - Platform signals (DESIGN.md §7): `set_app_state`, `set_power`, `network_changed`;
 ///   the node keeps the last value of each and applies the profile the policy picks.
+///   `register_push_token` lets its home station wake it when it is paid.
 /// - Getters: `account_id`, `balance`, `history`, `status`.
 /// - Output: `next_event` (the oldest unacknowledged event), then `event_handled(id)`,
 ///   in a loop (a Kotlin `Flow`, a Swift `AsyncStream`).
@@ -696,6 +715,26 @@ impl Node {
                 .into_iter()
                 .map(Transfer::from)
                 .collect())
+        })
+        .await
+    }
+
+    /// Registers the device's push token (FCM on Android, APNs on iOS; an empty token
+    /// unregisters) with a home station, which then wakes the app with a content-free
+    /// push when a payment arrives while the node holds no connection (Saver). Answer the
+    /// push with `sync_once()`. The token is kept across restarts and registered again
+    /// each time the node enters Saver. Fails with `InvalidPushToken` for a malformed
+    /// token (nothing stored), `Network` if no home station took it (it is kept and sent
+    /// again on the next move to Saver).
+    pub async fn register_push_token(
+        &self,
+        platform: PushPlatform,
+        token: String,
+    ) -> Result<(), NodeError> {
+        self.with_core(|core| async move {
+            core.register_push_token(platform.into(), &token)
+                .await
+                .map_err(NodeError::from)
         })
         .await
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::executor::block_on;
 use zeropole_ffi::{
     AppState, Cancellation, ConfigError, DevnetError, LocalDevnet, NetworkKind, Node, NodeConfig,
-    NodeConfigBuilder, NodeError, NodeEvent, Profile, QueuedEvent, Wallet,
+    NodeConfigBuilder, NodeError, NodeEvent, Profile, PushPlatform, QueuedEvent, Wallet,
 };
 
 const FUNDS: u64 = 1_000_000;
@@ -168,6 +168,18 @@ fn bad_inputs_are_typed_errors_with_messages() {
         assert!(matches!(e, NodeError::BelowMinimum(_)), "{e}");
         let e = node.send(node.account_id(), 5_000).await.expect_err("self");
         assert!(matches!(e, NodeError::SendToSelf(_)), "{e}");
+        let e = node
+            .register_push_token(PushPlatform::Fcm, "not a token".into())
+            .await
+            .expect_err("bad token");
+        assert!(
+            matches!(&e, NodeError::InvalidPushToken(m) if m.contains("printable")),
+            "{e}"
+        );
+        // A well-formed token is signed and taken by a home station.
+        node.register_push_token(PushPlatform::Apns, "a1b2c3d4".into())
+            .await
+            .expect("registered");
     });
     node.stop();
 

@@ -206,6 +206,17 @@ public final class ZeroPoleNode: Sendable {
         try await inner.syncOnce()
     }
 
+    /// Registers the device's push token (APNs: the hex of the token from
+    /// `didRegisterForRemoteNotificationsWithDeviceToken`; an empty token unregisters) with a
+    /// home station, which then sends a content-free push when a payment arrives while the
+    /// node holds no connection (saver): answer it with ``syncOnce()`` (a notification
+    /// service extension can). Kept across restarts and registered again on entering saver.
+    /// - Throws: `NodeError.InvalidPushToken` for a malformed token (nothing is stored),
+    ///   `NodeError.Network` if no home station took it (it is sent again later).
+    public func registerPushToken(_ token: String, platform: PushPlatform = .apns) async throws {
+        try await inner.registerPushToken(platform: platform, token: token)
+    }
+
     /// Pauses: finishes the operation in progress, then closes sockets and databases.
     public func pause() async throws {
         try await inner.pause()

@@ -151,6 +151,10 @@ final class ZeroPoleNodeTests: XCTestCase {
             await assertNodeError("SendToSelf", { try await carol.send(to: carol.accountId, amount: 5_000) }) {
                 if case .SendToSelf = $0 { true } else { false }
             }
+            await assertNodeError("InvalidPushToken", { try await carol.registerPushToken("not a token") }) {
+                if case .InvalidPushToken(let m) = $0 { m.contains("printable") } else { false }
+            }
+            try await carol.registerPushToken("a1b2c3d4")
             let height = try await carol.status().height
             let balance = try await carol.balance()
             XCTAssertEqual(height, 0)

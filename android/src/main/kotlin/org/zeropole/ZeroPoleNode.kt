@@ -16,6 +16,7 @@ import org.zeropole.ffi.NodeEvent
 import org.zeropole.ffi.NodeException
 import org.zeropole.ffi.NodeStatus
 import org.zeropole.ffi.Profile
+import org.zeropole.ffi.PushPlatform
 import org.zeropole.ffi.QueuedEvent
 import org.zeropole.ffi.Transfer
 
@@ -152,6 +153,18 @@ class ZeroPoleNode private constructor(
      * submits what is queued and disconnects again. Returns the payments received.
      */
     suspend fun syncOnce(): List<Transfer> = inner.syncOnce()
+
+    /**
+     * Registers the device's push token (FCM: from `FirebaseMessaging.getToken()`; an empty
+     * token unregisters) with a home station, which then sends a content-free push when a
+     * payment arrives while the node holds no connection (Saver): answer it with [syncOnce].
+     * The token is kept across restarts and registered again each time the node enters Saver.
+     *
+     * @throws NodeException.InvalidPushToken for a malformed token (nothing is stored).
+     * @throws NodeException.Network if no home station took it (it is sent again later).
+     */
+    suspend fun registerPushToken(token: String, platform: PushPlatform = PushPlatform.FCM) =
+        inner.registerPushToken(platform, token)
 
     /** Pauses: finishes the operation in progress, then closes sockets and databases. */
     suspend fun pause() = inner.pause()

@@ -125,6 +125,9 @@ class NodeTest {
             assertTrue("insufficient funds" in poor.message!!, poor.message)
             assertFailsWith<NodeException.BelowMinimum> { carol.send(other, 1u) }
             assertFailsWith<NodeException.SendToSelf> { carol.send(carol.accountId, 5_000u) }
+            val badToken = assertFailsWith<NodeException.InvalidPushToken> { carol.registerPushToken("not a token") }
+            assertTrue("printable" in badToken.message!!, badToken.message)
+            carol.registerPushToken("fcm-token-1")
             // Nothing was signed or certified by the refused sends.
             assertEquals(0uL, carol.status().height)
             assertEquals(funds, carol.balance())
