@@ -163,7 +163,7 @@ fn certificate(c: &mut Criterion) {
         println!(
             "certificate at n = {n}, q = {q} (W = {w}): {} bytes encoded ({} signatures); committee security at p = 0.05: {:.1} bits",
             cert.encode().len(),
-            cert.signatures.len(),
+            cert.proofs.len(),
             security_bits(n, 0.05)
         );
         let mut group = c.benchmark_group(format!("certificate n={n} q={q}"));

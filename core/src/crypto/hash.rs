@@ -25,6 +25,13 @@ pub enum Domain {
     Equivocation,
     /// Handover objects: an epoch-`e` committee member's signed report about one account.
     Handover,
+    /// Batched attestations: a witness's signature over the Merkle root of a batch of
+    /// statements (`poc::batch`).
+    AttestBatch,
+    /// Leaves of an attestation batch's Merkle tree (an encoded statement).
+    AttestBatchLeaf,
+    /// Inner nodes of an attestation batch's Merkle tree (two child hashes).
+    AttestBatchNode,
 }
 
 impl Domain {
@@ -40,6 +47,9 @@ impl Domain {
             Domain::DmappRevocation => "zeropole/dmapp-revocation/v1",
             Domain::Equivocation => "zeropole/equivocation/v1",
             Domain::Handover => "zeropole/handover/v1",
+            Domain::AttestBatch => "zeropole/attest-batch/v1",
+            Domain::AttestBatchLeaf => "zeropole/attest-batch-leaf/v1",
+            Domain::AttestBatchNode => "zeropole/attest-batch-node/v1",
         }
     }
 }

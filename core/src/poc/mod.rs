@@ -2,9 +2,12 @@
 //!
 //! Committee sizing and selection, attestations and certificates, the witness state
 //! machine (locks, pending receivables, equivocation proofs), its durable store, and epoch
-//! transitions with handover (`closed(e)`, signed [`Handover`] reports, takeover by `q`).
+//! transitions with handover (`closed(e)`, signed [`Handover`] reports, takeover by `q`),
+//! and batched (Merkle-root) attestations with their verifier cache ([`batch`],
+//! [`VerifiedRoots`]).
 
 mod attestation;
+pub mod batch;
 mod collector;
 mod committee;
 mod epoch;
@@ -13,11 +16,14 @@ mod handover;
 mod restore;
 mod store;
 mod takeover;
+mod verified_roots;
 mod witness;
 
 pub use attestation::{
-    Attestation, Certificate, CertificateError, Statement, ATTESTATION_VERSION, MAX_COMMITTEE,
+    Attestation, AttestationProof, Certificate, CertificateError, Statement, ATTESTATION_VERSION,
+    CERTIFICATE_VERSION, MAX_COMMITTEE,
 };
+pub use batch::{AnyAttestation, AttestationForm, BatchAttestation, BatchProof, MAX_BATCH};
 pub use collector::{CollectFailure, Collector, CollectorStep, MemberAnswer};
 pub use committee::{
     committee_size, failure_probability, quorum, security_bits, select_committee, CommitteeIndex,
@@ -28,7 +34,8 @@ pub use equivocation::EquivocationProof;
 pub use handover::{Handover, HandoverError, HANDOVER_VERSION, MAX_HANDOVER_PENDING};
 pub use restore::{LockReply, RestoreCheck, RestoreDecision};
 pub use store::{CertifiedAccount, MemoryWitnessStore, WitnessStore};
+pub use verified_roots::{VerifiedRoots, DEFAULT_VERIFIED_ROOTS};
 pub use witness::{
-    AttestReply, AttestRequest, CertificateOutcome, EpochError, HandoverOutcome, PendingEntry,
-    PendingReply, WitnessNode, MAX_PENDING_PER_RECIPIENT,
+    AttestReply, AttestRequest, BatchReply, CertificateOutcome, EpochError, HandoverOutcome,
+    PendingEntry, PendingReply, WitnessNode, MAX_PENDING_PER_RECIPIENT,
 };
