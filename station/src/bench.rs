@@ -482,7 +482,7 @@ impl Net {
 /// This thread's CPU time so far: the first field of `/proc/thread-self/schedstat` (time on
 /// a CPU, ns). `None` where that file does not exist. Read only around whole loops: it costs
 /// a file read.
-pub(crate) fn thread_cpu() -> Option<Duration> {
+fn thread_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_nanos(ns))

@@ -27,12 +27,14 @@
 //! exactly as binding as a single signature over it; the lock rule (DESIGN §4) is checked per
 //! leaf before the root is signed ([`super::WitnessNode::handle_attest_batch`]).
 
+use std::sync::OnceLock;
+
 use thiserror::Error;
 
 use super::attestation::{read_signature, AttestationProof};
 use super::{Statement, Witness, WitnessId};
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::crypto::{hash_tagged, CryptoError, Domain, Hash, KeyPair, PublicKey, Signature};
+use crate::crypto::{CryptoError, Domain, Hash, KeyPair, PublicKey, Signature};
 
 /// Format version of batch proofs and of the signed root message.
 pub const BATCH_VERSION: u8 = 1;
@@ -53,16 +55,31 @@ pub enum BatchError {
     Crypto(#[from] CryptoError),
 }
 
-/// The leaf hash of a statement.
-pub fn leaf_hash(statement: &Statement) -> Hash {
-    hash_tagged(Domain::AttestBatchLeaf, &statement.encode())
+/// `hash_tagged(domain, data)` with the domain's context key derived once: the same
+/// BLAKE3 `derive_key` output, without re-hashing the tag on every call (a verifier walks
+/// `depth` nodes per batched signer of every certificate).
+fn tagged(hasher: &'static OnceLock<blake3::Hasher>, domain: Domain, data: &[u8]) -> Hash {
+    let mut h = hasher
+        .get_or_init(|| blake3::Hasher::new_derive_key(domain.tag()))
+        .clone();
+    h.update(data);
+    Hash(*h.finalize().as_bytes())
 }
 
+static LEAF: OnceLock<blake3::Hasher> = OnceLock::new();
+static NODE: OnceLock<blake3::Hasher> = OnceLock::new();
+
+/// The leaf hash of a statement: `hash_tagged(AttestBatchLeaf, statement.encode())`.
+pub fn leaf_hash(statement: &Statement) -> Hash {
+    tagged(&LEAF, Domain::AttestBatchLeaf, &statement.encode())
+}
+
+/// An inner node: `hash_tagged(AttestBatchNode, left ‖ right)`.
 fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut both = [0u8; 64];
     both[..32].copy_from_slice(&left.0);
     both[32..].copy_from_slice(&right.0);
-    hash_tagged(Domain::AttestBatchNode, &both)
+    tagged(&NODE, Domain::AttestBatchNode, &both)
 }
 
 /// The number of hashes on the path from leaf `index` to the root of a `size`-leaf tree

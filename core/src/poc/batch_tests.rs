@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 
 use super::*;
-use crate::crypto::{AccountId, Hash};
+use crate::crypto::{hash_tagged, AccountId, Hash};
 use crate::ledger::{Block, BlockBody, DmappId, EpochRules, Op};
 use crate::poc::{
     Attestation, AttestationProof, Certificate, CertificateError, Epoch, VerifiedRoots,
@@ -94,6 +94,11 @@ fn leaves_and_nodes_are_hashed_in_different_domains() {
     assert_ne!(
         leaf_hash(&st[0]),
         hash_tagged(Domain::Attest, &st[0].encode())
+    );
+    // The cached context keys give BLAKE3's derive_key output.
+    assert_eq!(
+        leaf_hash(&st[0]),
+        hash_tagged(Domain::AttestBatchLeaf, &st[0].encode())
     );
 }
 
