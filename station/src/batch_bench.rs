@@ -292,7 +292,7 @@ pub fn run_bench(
         .map(|(end, start)| end.saturating_sub(start))
     {
         Some(cpu) => println!(
-            "\nwhole run: {:.2} s wall, {:.2} s thread CPU (wall ÷ CPU = {:.3}: above ~1.02 the machine was busy and every rate above is understated by that factor)",
+            "\nwhole run: {:.2} s wall, {:.2} s thread CPU (wall ÷ CPU = {:.3}: above ~1.02 the machine was busy; the rates above come from CPU time, the wall µs columns are inflated by about that factor)",
             wall.as_secs_f64(),
             cpu.as_secs_f64(),
             wall.as_secs_f64() / cpu.as_secs_f64()

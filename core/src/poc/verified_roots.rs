@@ -9,7 +9,10 @@
 //! both to be equal: a certificate carrying a verified root with *other* signature bytes is
 //! checked afresh (and fails if they are garbage), so a certificate is valid with the cache
 //! exactly when it is valid without it — a verifier never accepts, stores or forwards a
-//! certificate that another verifier would refuse. Eviction is least-recently-used.
+//! certificate that another verifier would refuse. Eviction is least-recently-used, with
+//! one approximation: a hit refreshes an entry's age only if more than `capacity / 4`
+//! lookups happened since its last refresh (a hot root is hit once per signer of every
+//! certificate, and re-ordering it each time would cost more than the lookup).
 
 use std::collections::BTreeMap;
 
@@ -96,9 +99,11 @@ impl VerifiedRoots {
         if let Some(entry) = self.entries.get_mut(&key) {
             if entry.key == witness.public_key && entry.signature == *signature {
                 self.hits += 1;
-                self.by_age.remove(&entry.stamp);
-                entry.stamp = stamp;
-                self.by_age.insert(stamp, key);
+                if stamp - entry.stamp > (self.capacity / 4) as u64 {
+                    self.by_age.remove(&entry.stamp);
+                    entry.stamp = stamp;
+                    self.by_age.insert(stamp, key);
+                }
                 return true;
             }
         }
