@@ -1,8 +1,9 @@
 //! The invariants, checked after every step of a run (DESIGN.md §3–§4):
 //! 1. never two certifiable blocks at one `(account, height)`, across epochs — counted over
-//!    *every* attestation any witness produced, honest or byzantine, not just over the
-//!    certificates someone happened to assemble; a block is certifiable once `q` members
-//!    attested it in one epoch (each epoch with its own `q`);
+//!    *every* attestation any committee member produced, honest or byzantine, not just over
+//!    the certificates someone happened to assemble; a block is certifiable once `q` members
+//!    of the account's committee attested it in one epoch (each epoch with its own `q`; the
+//!    simulator passes only attestations by members of the statement's committee);
 //! 2. total supply is conserved: certified balances plus certified-but-unreceived sends
 //!    equal the genesis supply;
 //! 3. no send is received twice.

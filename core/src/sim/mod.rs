@@ -505,7 +505,9 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                             let statement = Statement::for_block(cur as u64, &req.block);
                             if let Ok(a) = Attestation::sign(statement, witnesses[i].id, keys) {
                                 attestations += 1;
-                                checker.attestation(&a).map_err(|v| safety(tick, v))?;
+                                if in_committee(&history, &a.statement, &a.witness) {
+                                    checker.attestation(&a).map_err(|v| safety(tick, v))?;
+                                }
                                 out.push((
                                     env.from,
                                     Msg::AttestReply(Box::new(AttestReply::Attested(a))),
@@ -534,7 +536,9 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                                 let reply = node.handle_attest(&req);
                                 if let AttestReply::Attested(a) = &reply {
                                     attestations += 1;
-                                    checker.attestation(a).map_err(|v| safety(tick, v))?;
+                                    if in_committee(&history, &a.statement, &a.witness) {
+                                        checker.attestation(a).map_err(|v| safety(tick, v))?;
+                                    }
                                 }
                                 out.push((env.from, Msg::AttestReply(Box::new(reply))));
                             }
@@ -606,9 +610,11 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                     BatchReply::Attested(a) => {
                         signed = true;
                         attestations += 1;
-                        checker
-                            .attested(&a.statement, a.witness)
-                            .map_err(|v| safety(tick, v))?;
+                        if in_committee(&history, &a.statement, &a.witness) {
+                            checker
+                                .attested(&a.statement, a.witness)
+                                .map_err(|v| safety(tick, v))?;
+                        }
                         Msg::BatchAttested(Box::new(a))
                     }
                     BatchReply::Refused(reply) => Msg::AttestReply(reply),
@@ -647,6 +653,18 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         handovers,
         batches,
     })
+}
+
+/// Whether `witness` is in the committee of the statement's account in the statement's
+/// epoch. Only such attestations are given to the checker: a certificate counts committee
+/// members only (`Certificate::verify` reads the signer bitmap over the committee), and a
+/// byzantine witness that signs a request it got as a member of the epoch before (a request
+/// in flight across the epoch change), naming the new epoch where it is not a member, adds
+/// nothing any certificate could use. Counting it would report a quorum that cannot exist.
+fn in_committee(history: &[Epoch], s: &Statement, witness: &WitnessId) -> bool {
+    history
+        .get(s.epoch as usize)
+        .is_some_and(|e| e.committee(&s.account).contains(witness))
 }
 
 /// What honest, unfrozen wallets still wait for, if anything.
