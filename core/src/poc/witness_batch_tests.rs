@@ -357,3 +357,35 @@ fn a_collector_certifies_from_batch_attestations_with_a_shared_root_cache() {
     // before any signature check).
     assert_eq!(roots.stats().1, 3);
 }
+
+#[test]
+fn a_batch_certificate_survives_a_restart_from_sqlite() {
+    let mut fx = fixture(2);
+    let blocks: Vec<Block> = (0..2).map(|o| fx.send(o, 10)).collect();
+    let requests: Vec<AttestRequest> = blocks.iter().map(request).collect();
+    let per_member: Vec<Vec<BatchReply>> = (0..3)
+        .map(|i| {
+            fx.node(i, MemoryWitnessStore::default())
+                .handle_attest_batch(&requests)
+        })
+        .collect();
+    let atts: Vec<_> = per_member.iter().map(|r| attested(&r[0]).clone()).collect();
+    let cert = Certificate::assemble(blocks[0].clone(), &fx.epoch, &atts);
+    let store =
+        SqliteWitnessStore::new(Store::open_in_memory().expect("open")).expect("witness store");
+    let mut node = fx.node(3, store);
+    assert_eq!(
+        node.handle_certificate(&cert),
+        CertificateOutcome::Applied(vec![(blocks[0].body.account, 1)])
+    );
+    // The stored head certificate (a v2 encoding) passes the store's full check on reopen.
+    let store = node.into_store();
+    store.check().expect("every row decodes");
+    let node = fx.node(3, store);
+    let head = node
+        .account(&blocks[0].body.account)
+        .and_then(|r| r.head.clone())
+        .expect("the head certificate is kept");
+    assert_eq!(head, cert);
+    assert!(head.proofs.iter().all(|p| p.is_batch()));
+}
