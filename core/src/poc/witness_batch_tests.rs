@@ -389,3 +389,82 @@ fn a_batch_certificate_survives_a_restart_from_sqlite() {
     assert_eq!(head, cert);
     assert!(head.proofs.iter().all(|p| p.is_batch()));
 }
+
+/// A store whose lock writes fail (a full disk): everything else is a memory store.
+struct NoLocks(MemoryWitnessStore);
+
+impl WitnessStore for NoLocks {
+    fn lock(
+        &self,
+        epoch: u64,
+        account: &AccountId,
+        height: u64,
+    ) -> Result<Option<Block>, crate::store::StoreError> {
+        self.0.lock(epoch, account, height)
+    }
+    fn put_lock(&mut self, _: u64, _: &Block) -> Result<(), crate::store::StoreError> {
+        Err(crate::store::StoreError::Corrupt("disk full".into()))
+    }
+    fn accounts(
+        &self,
+        epoch: u64,
+    ) -> Result<Vec<(AccountId, crate::poc::CertifiedAccount)>, crate::store::StoreError> {
+        self.0.accounts(epoch)
+    }
+    fn put_account(
+        &mut self,
+        epoch: u64,
+        account: AccountId,
+        record: &crate::poc::CertifiedAccount,
+    ) -> Result<(), crate::store::StoreError> {
+        self.0.put_account(epoch, account, record)
+    }
+    fn frozen(
+        &self,
+        epoch: u64,
+    ) -> Result<Vec<crate::poc::EquivocationProof>, crate::store::StoreError> {
+        self.0.frozen(epoch)
+    }
+    fn put_frozen(
+        &mut self,
+        epoch: u64,
+        proof: &crate::poc::EquivocationProof,
+    ) -> Result<(), crate::store::StoreError> {
+        self.0.put_frozen(epoch, proof)
+    }
+    fn pending(
+        &self,
+        epoch: u64,
+    ) -> Result<Vec<(AccountId, Vec<crate::poc::PendingEntry>)>, crate::store::StoreError> {
+        self.0.pending(epoch)
+    }
+    fn put_pending(
+        &mut self,
+        epoch: u64,
+        recipient: AccountId,
+        entries: &[crate::poc::PendingEntry],
+    ) -> Result<(), crate::store::StoreError> {
+        self.0.put_pending(epoch, recipient, entries)
+    }
+    fn closed(&self, epoch: u64) -> Result<bool, crate::store::StoreError> {
+        self.0.closed(epoch)
+    }
+    fn put_closed(&mut self, epoch: u64) -> Result<(), crate::store::StoreError> {
+        self.0.put_closed(epoch)
+    }
+}
+
+#[test]
+fn no_attestation_leaves_a_batch_whose_locks_could_not_be_stored() {
+    let mut fx = fixture(2);
+    let blocks: Vec<Block> = (0..2).map(|o| fx.send(o, 10)).collect();
+    let mut node = fx.node(0, NoLocks(MemoryWitnessStore::default()));
+    let replies = node.handle_attest_batch(&blocks.iter().map(request).collect::<Vec<_>>());
+    assert_eq!(replies.len(), 2);
+    for reply in &replies {
+        assert!(
+            matches!(reply, BatchReply::Refused(r) if matches!(**r, AttestReply::Storage(_))),
+            "{reply:?}"
+        );
+    }
+}
