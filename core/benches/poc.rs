@@ -2,7 +2,9 @@
 //! encode and decode, its owner-signature check, one witness answering an attestation
 //! request for a valid `Send` (validation + lock + Falcon sign), and certificate assembly
 //! and verification at the devnet (n = 7, q = 5) and security-sized (n = 79, q = 53)
-//! committees. Certificate sizes are printed. Results go to BENCHMARKS.md.
+//! committees. Certificate sizes are printed. Batched attestations: signing a batch (tree +
+//! one Falcon signature) and verifying an n = 79 certificate of batch proofs without and
+//! with a warm root cache (`batch` group). Results go to BENCHMARKS.md.
 //!
 //! Run: `cargo bench -p zeropole-core --bench poc`
 
@@ -10,11 +12,13 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use zeropole_core::crypto::Hash;
 use zeropole_core::crypto::{hash_tagged, AccountId, Domain, KeyPair};
 use zeropole_core::ledger::{AccountState, Block, BlockBody, DmappId, EpochRules, Op};
+use zeropole_core::poc::batch::sign_batch;
 use zeropole_core::poc::{
-    quorum, security_bits, AttestReply, AttestRequest, Attestation, Certificate, Epoch,
-    MemoryWitnessStore, Statement, Witness, WitnessId, WitnessNode,
+    quorum, security_bits, AttestReply, AttestRequest, Attestation, BatchAttestation, Certificate,
+    Epoch, MemoryWitnessStore, Statement, VerifiedRoots, Witness, WitnessId, WitnessNode,
 };
 use zeropole_core::sim::{genesis_state, sim_key};
 
@@ -163,7 +167,7 @@ fn certificate(c: &mut Criterion) {
         println!(
             "certificate at n = {n}, q = {q} (W = {w}): {} bytes encoded ({} signatures); committee security at p = 0.05: {:.1} bits",
             cert.encode().len(),
-            cert.signatures.len(),
+            cert.proofs.len(),
             security_bits(n, 0.05)
         );
         let mut group = c.benchmark_group(format!("certificate n={n} q={q}"));
@@ -210,5 +214,77 @@ fn committee(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, block, attest, certificate, committee);
+/// Batched attestations at n = 79 (q = 53): one batch of `b` statements (the benchmarked
+/// block's first, the rest synthetic) signed by each of the first q members.
+fn batch(c: &mut Criterion) {
+    let (epoch, members) = epoch(100, 79);
+    let mut owner = sim_key(10_000);
+    let account = owner.public_key().account_id();
+    let state = genesis_state(&owner, FUNDS);
+    let block = first_send(
+        &mut owner,
+        &state,
+        sim_key(10_001).public_key().account_id(),
+    );
+    let (_, q) = quorum(epoch.committee_len());
+    let mut group = c.benchmark_group("batch n=79 q=53");
+    for b in [16usize, 256] {
+        let statements: Vec<Statement> = std::iter::once(Statement::for_block(0, &block))
+            .chain((1..b as u64).map(|i| Statement {
+                epoch: 0,
+                account: AccountId([i as u8; 32]),
+                height: i,
+                block_hash: Hash([i as u8; 32]),
+            }))
+            .collect();
+        let signers: Vec<(WitnessId, KeyPair)> = epoch
+            .committee(&account)
+            .iter()
+            .take(q)
+            .map(|id| {
+                let Some((_, keys)) = members.iter().find(|(w, _)| w.id == *id) else {
+                    panic!("committee members are witnesses");
+                };
+                (*id, keys.clone())
+            })
+            .collect();
+        let attestations: Vec<BatchAttestation> = signers
+            .iter()
+            .map(|(id, keys)| {
+                sign_batch(&statements, *id, &mut keys.clone()).expect("witness signs")[0].clone()
+            })
+            .collect();
+        let cert = Certificate::assemble(block.clone(), &epoch, &attestations);
+        cert.verify(&epoch)
+            .expect("a quorum of valid batch attestations");
+        println!(
+            "batch certificate at n = 79, q = {q}, B = {b}: {} bytes encoded",
+            cert.encode().len()
+        );
+        let (id, keys) = &signers[0];
+        let mut keys = keys.clone();
+        group.bench_function(
+            format!("sign a batch of {b} (tree + one Falcon signature)"),
+            |bch| bch.iter(|| sign_batch(black_box(&statements), *id, &mut keys).expect("signs")),
+        );
+        group.bench_function(format!("certificate verify, B = {b}, no cache"), |bch| {
+            bch.iter(|| black_box(&cert).verify(&epoch).expect("valid"))
+        });
+        let mut cache = VerifiedRoots::default();
+        cert.verify_with_cache(&epoch, &mut cache).expect("valid");
+        group.bench_function(
+            format!("certificate verify_with_cache, B = {b}, roots cached"),
+            |bch| {
+                bch.iter(|| {
+                    black_box(&cert)
+                        .verify_with_cache(&epoch, &mut cache)
+                        .expect("valid")
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, block, attest, certificate, committee, batch);
 criterion_main!(benches);

@@ -88,6 +88,16 @@ pub struct BenchArgs {
     /// Print the broadcast table instead: Kadcast against flood and gossip (with --sizes, --seed).
     #[arg(long)]
     broadcast: bool,
+    /// Print the batched-attestation table instead: blocks per core-second, witness and
+    /// verifier side, for each --committee n and --batch-sizes B (src/batch_bench.rs).
+    #[arg(long)]
+    batched: bool,
+    /// Batch sizes B of --batched, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 16, 64, 256])]
+    batch_sizes: Vec<usize>,
+    /// Blocks attested (and certificates verified) per row of --batched.
+    #[arg(long, default_value_t = 2048)]
+    batch_blocks: usize,
     #[command(flatten)]
     broadcast_args: crate::broadcast_bench::BroadcastArgs,
 }
@@ -107,6 +117,13 @@ pub fn run(args: BenchArgs) -> ExitCode {
     );
     let result = if let Err(e) = check(&args) {
         Err(e)
+    } else if args.batched {
+        crate::batch_bench::run_bench(
+            &args.committee,
+            &args.batch_sizes,
+            args.batch_blocks,
+            args.p,
+        )
     } else if args.broadcast {
         crate::broadcast_bench::run_bench(&args.broadcast_args, &args.sizes, args.seed)
     } else if args.scaling {

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use zeropole_core::wallet::{Wallet, WalletError};
 
+mod batch_bench;
 mod bench;
 mod broadcast_bench;
 mod labnode;

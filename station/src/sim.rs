@@ -47,6 +47,10 @@ pub struct SimArgs {
     /// Witnesses that leave, and new ones that join, at each epoch change.
     #[arg(long, default_value_t = 3)]
     churn: usize,
+    /// Honest witnesses sign each attestation alone instead of answering a tick's requests
+    /// as one batch (one root signature).
+    #[arg(long)]
+    single_attest: bool,
 }
 
 /// Runs the seeds and reports.
@@ -61,18 +65,20 @@ pub fn run(args: SimArgs) -> ExitCode {
         loss: args.loss,
         epochs: args.epochs,
         churn: args.churn,
+        batch_attest: !args.single_attest,
         ..SimConfig::small()
     };
     let p = args.byzantine as f64 / args.nodes.max(1) as f64;
     println!(
-        "SEED={} seeds={} nodes={} wallets={} n={} byzantine={} (p={p:.3}, security at this n: {:.1} bits) equivocators={} transfers={} loss={} epochs={} churn={}",
+        "SEED={} seeds={} nodes={} wallets={} n={} byzantine={} (p={p:.3}, security at this n: {:.1} bits) equivocators={} transfers={} loss={} epochs={} churn={} attest={}",
         args.seed, args.seeds, args.nodes, args.wallets, args.committee, args.byzantine,
         security_bits(args.committee, p), args.equivocators, args.transfers, args.loss,
-        args.epochs, args.churn
+        args.epochs, args.churn, if args.single_attest { "single" } else { "batched" }
     );
     let started = Instant::now();
     let (mut passed, mut safety, mut liveness) = (0u64, 0u64, 0u64);
     let (mut certificates, mut messages) = (0usize, 0u64);
+    let (mut attestations, mut batches) = (0u64, 0u64);
     for seed in args.seed..args.seed.saturating_add(args.seeds) {
         match run_one(&SimConfig {
             seed,
@@ -82,6 +88,8 @@ pub fn run(args: SimArgs) -> ExitCode {
                 passed += 1;
                 certificates += report.certificates;
                 messages += report.messages;
+                attestations += report.attestations;
+                batches += report.batches;
                 if args.seeds == 1 {
                     println!("{report:?}");
                 }
@@ -97,7 +105,7 @@ pub fn run(args: SimArgs) -> ExitCode {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{passed} passed, {} failed ({safety} safety, {liveness} liveness) in {secs:.1} s; {certificates} certificates, {:.1} messages per certificate",
+        "{passed} passed, {} failed ({safety} safety, {liveness} liveness) in {secs:.1} s; {certificates} certificates, {:.1} messages per certificate; {attestations} attestations, {batches} batch root signatures",
         safety + liveness,
         messages as f64 / certificates.max(1) as f64
     );

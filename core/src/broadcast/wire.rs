@@ -351,7 +351,7 @@ mod tests {
             block: first.clone(),
             epoch: 3,
             signers: vec![0b1],
-            signatures: vec![first.signature.clone()],
+            proofs: vec![first.signature.clone().into()],
         };
         let revocation = DmappRevocation::new(DmappId([5; 32]), "drains wallets", 7)
             .expect("valid")

@@ -36,6 +36,13 @@ pub enum Domain {
     SeedCommit,
     /// `seed_e` itself, derived from the revealed secrets.
     EpochSeed,
+    /// Batched attestations: a witness's signature over the Merkle root of a batch of
+    /// statements (`poc::batch`).
+    AttestBatch,
+    /// Leaves of an attestation batch's Merkle tree (an encoded statement).
+    AttestBatchLeaf,
+    /// Inner nodes of an attestation batch's Merkle tree (two child hashes).
+    AttestBatchNode,
 }
 
 impl Domain {
@@ -56,6 +63,9 @@ impl Domain {
             Domain::WitnessSet => "zeropole/witness-set/v1",
             Domain::SeedCommit => "zeropole/seed-commit/v1",
             Domain::EpochSeed => "zeropole/epoch-seed/v1",
+            Domain::AttestBatch => "zeropole/attest-batch/v1",
+            Domain::AttestBatchLeaf => "zeropole/attest-batch-leaf/v1",
+            Domain::AttestBatchNode => "zeropole/attest-batch-node/v1",
         }
     }
 }

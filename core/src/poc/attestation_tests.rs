@@ -109,7 +109,7 @@ fn forged_or_misplaced_signatures_are_caught() {
 
     // A signature moved to another member's slot.
     let mut swapped = good.clone();
-    swapped.signatures.swap(0, 1);
+    swapped.proofs.swap(0, 1);
     assert_eq!(
         swapped.verify(&epoch),
         Err(CertificateError::BadSignature(0))
@@ -128,7 +128,7 @@ fn forged_or_misplaced_signatures_are_caught() {
     bitmap.signers[0] |= 0x80;
     assert_eq!(bitmap.verify(&epoch), Err(CertificateError::BadBitmap(7)));
     let mut short = good.clone();
-    short.signatures.pop();
+    short.proofs.pop();
     assert_eq!(
         short.verify(&epoch),
         Err(CertificateError::SignatureCount {

@@ -9,12 +9,17 @@
 //! Byzantine members cannot stall or fail a transfer on their own: a block is given up
 //! only when more than `f` members refuse it (then no quorum of `q = n − f` can exist),
 //! and attestations are checked against `W_e` before they count.
+//!
+//! Attestations come in either form: single ones in [`MemberAnswer::Attested`], batch ones
+//! through [`Collector::on_batch_attestation`] with a [`VerifiedRoots`] cache the caller may
+//! share across collectors (a station collecting many blocks of the same batches then pays
+//! one Falcon verification per member and root).
 
 use std::collections::BTreeMap;
 
 use super::{
-    AttestReply, AttestRequest, Attestation, Certificate, Epoch, EquivocationProof, Statement,
-    WitnessId,
+    AnyAttestation, AttestReply, AttestRequest, Attestation, BatchAttestation, Certificate, Epoch,
+    EquivocationProof, Statement, VerifiedRoots, WitnessId,
 };
 
 /// One member's answer to an attestation request, in the form that crosses the network
@@ -142,7 +147,10 @@ pub struct Collector {
     history: BTreeMap<u64, Certificate>,
     committee: Vec<WitnessId>,
     statement: Statement,
-    attestations: BTreeMap<WitnessId, Attestation>,
+    attestations: BTreeMap<WitnessId, AnyAttestation>,
+    /// The cache of single-form answers' calls: a quorum completed by a single-form answer
+    /// checks the batch proofs already in again (correct, and rare: one form per member).
+    roots: VerifiedRoots,
     refused: BTreeMap<WitnessId, MemberAnswer>,
     finished: bool,
 }
@@ -153,6 +161,7 @@ impl Collector {
     pub fn new(epoch: Epoch, request: AttestRequest, history: Vec<Certificate>) -> Self {
         let account = request.block.body.account;
         let committee = epoch.committee(&account);
+        let committee_len = committee.len();
         let statement = Statement::for_block(epoch.number(), &request.block);
         let history = history
             .into_iter()
@@ -166,6 +175,7 @@ impl Collector {
             committee,
             statement,
             attestations: BTreeMap::new(),
+            roots: VerifiedRoots::new(committee_len),
             refused: BTreeMap::new(),
             finished: false,
         }
@@ -227,31 +237,12 @@ impl Collector {
         }
         match answer {
             MemberAnswer::Attested(a) => {
-                let valid = a.witness == member
-                    && a.statement == self.statement
-                    && self.epoch.witness(&member).is_some_and(|w| a.verify(w));
-                if !valid {
-                    return self.refuse(
-                        member,
-                        MemberAnswer::Rejected("sent an invalid attestation".into()),
-                    );
-                }
-                self.refused.remove(&member);
-                self.attestations.insert(member, a);
-                if self.attestations.len() >= self.epoch.quorum() {
-                    let attestations: Vec<Attestation> =
-                        self.attestations.values().cloned().collect();
-                    let cert = Certificate::assemble(
-                        self.request.block.clone(),
-                        &self.epoch,
-                        &attestations,
-                    );
-                    if cert.verify(&self.epoch).is_ok() {
-                        self.finished = true;
-                        return vec![CollectorStep::Certified(Box::new(cert))];
-                    }
-                }
-                Vec::new()
+                // The collector's own cache holds the roots of batch attestations already
+                // in (taken out for the call).
+                let mut roots = std::mem::take(&mut self.roots);
+                let steps = self.attested(member, AnyAttestation::Single(a), &mut roots);
+                self.roots = roots;
+                steps
             }
             MemberAnswer::NeedCertificate { height } => {
                 let certificates: Vec<Certificate> = self
@@ -278,6 +269,54 @@ impl Collector {
             }
             MemberAnswer::Unavailable(_) | MemberAnswer::NeedHandover { .. } => Vec::new(),
         }
+    }
+
+    /// Handles `member`'s batch attestation (what
+    /// [`WitnessNode::handle_attest_batch`](super::WitnessNode::handle_attest_batch)
+    /// returns), checking its root signature through `roots`. Like an
+    /// [`MemberAnswer::Attested`] answer otherwise.
+    pub fn on_batch_attestation(
+        &mut self,
+        member: WitnessId,
+        attestation: BatchAttestation,
+        roots: &mut VerifiedRoots,
+    ) -> Vec<CollectorStep> {
+        if self.finished || !self.committee.contains(&member) {
+            return Vec::new();
+        }
+        self.attested(member, AnyAttestation::Batch(attestation), roots)
+    }
+
+    fn attested(
+        &mut self,
+        member: WitnessId,
+        a: AnyAttestation,
+        roots: &mut VerifiedRoots,
+    ) -> Vec<CollectorStep> {
+        let valid = super::AttestationForm::witness(&a) == member
+            && *super::AttestationForm::statement(&a) == self.statement
+            && self
+                .epoch
+                .witness(&member)
+                .is_some_and(|w| a.verify_cached(w, roots));
+        if !valid {
+            return self.refuse(
+                member,
+                MemberAnswer::Rejected("sent an invalid attestation".into()),
+            );
+        }
+        self.refused.remove(&member);
+        self.attestations.insert(member, a);
+        if self.attestations.len() >= self.epoch.quorum() {
+            let attestations: Vec<AnyAttestation> = self.attestations.values().cloned().collect();
+            let cert =
+                Certificate::assemble(self.request.block.clone(), &self.epoch, &attestations);
+            if cert.verify_with_cache(&self.epoch, roots).is_ok() {
+                self.finished = true;
+                return vec![CollectorStep::Certified(Box::new(cert))];
+            }
+        }
+        Vec::new()
     }
 
     fn refuse(&mut self, member: WitnessId, answer: MemberAnswer) -> Vec<CollectorStep> {

@@ -4,9 +4,12 @@
 //! machine (locks, pending receivables, equivocation proofs), its durable store, and epoch
 //! transitions with handover (`closed(e)`, signed [`Handover`] reports, takeover by `q`),
 //! signed epoch records ([`SignedEpochRecord`]) with a commit–reveal seed
-//! ([`SeedCeremony`]) and Merkle proofs of membership in `W_e` ([`WitnessSetTree`]).
+//! ([`SeedCeremony`]) and Merkle proofs of membership in `W_e` ([`WitnessSetTree`]),
+//! and batched (Merkle-root) attestations with their verifier cache ([`batch`],
+//! [`VerifiedRoots`]).
 
 mod attestation;
+pub mod batch;
 mod collector;
 mod committee;
 mod epoch;
@@ -17,12 +20,15 @@ mod restore;
 mod seed;
 mod store;
 mod takeover;
+mod verified_roots;
 mod witness;
 mod witness_set;
 
 pub use attestation::{
-    Attestation, Certificate, CertificateError, Statement, ATTESTATION_VERSION, MAX_COMMITTEE,
+    Attestation, AttestationProof, Certificate, CertificateError, Statement, ATTESTATION_VERSION,
+    CERTIFICATE_VERSION, MAX_COMMITTEE,
 };
+pub use batch::{AnyAttestation, AttestationForm, BatchAttestation, BatchProof, MAX_BATCH};
 pub use collector::{CollectFailure, Collector, CollectorStep, MemberAnswer};
 pub use committee::{
     committee_size, failure_probability, quorum, security_bits, select_committee, CommitteeIndex,
@@ -38,8 +44,9 @@ pub use seed::{
     SeedReveal, SignedCommit, MAX_AUTHORITIES, SEED_COMMIT_VERSION,
 };
 pub use store::{CertifiedAccount, MemoryWitnessStore, WitnessStore};
+pub use verified_roots::{VerifiedRoots, DEFAULT_VERIFIED_ROOTS};
 pub use witness::{
-    AttestReply, AttestRequest, CertificateOutcome, EpochError, HandoverOutcome, PendingEntry,
-    PendingReply, WitnessNode, MAX_PENDING_PER_RECIPIENT,
+    AttestReply, AttestRequest, BatchReply, CertificateOutcome, EpochError, HandoverOutcome,
+    PendingEntry, PendingReply, WitnessNode, MAX_PENDING_PER_RECIPIENT,
 };
 pub use witness_set::{MembershipProof, WitnessSetTree, MAX_WITNESS_SET, MEMBERSHIP_PROOF_VERSION};

@@ -35,6 +35,14 @@ pub trait WitnessStore {
     ) -> Result<Option<Block>, StoreError>;
     /// Records a lock in `epoch`. Must be durable before the attestation is released.
     fn put_lock(&mut self, epoch: u64, block: &Block) -> Result<(), StoreError>;
+    /// Records the locks of a batch in `epoch` (blocks at distinct `(account, height)`),
+    /// all durable when this returns `Ok`, before the batch's root is signed. An
+    /// implementation should write them in one transaction (all or none); this default
+    /// writes them one by one, which is also safe: a lock without an attestation only
+    /// makes the witness more conservative.
+    fn put_locks(&mut self, epoch: u64, blocks: &[Block]) -> Result<(), StoreError> {
+        blocks.iter().try_for_each(|b| self.put_lock(epoch, b))
+    }
     /// Every certified account of `epoch`.
     fn accounts(&self, epoch: u64) -> Result<Vec<(AccountId, CertifiedAccount)>, StoreError>;
     /// Records an account's new certified head in `epoch`.

@@ -2,7 +2,9 @@
 //! certificates and hands accounts over between epochs (DESIGN.md §4).
 //!
 //! Inputs (`handle_*`), each returning its reply for the caller to send:
-//! - [`WitnessNode::handle_attest`], [`WitnessNode::handle_certificate`],
+//! - [`WitnessNode::handle_attest`] (one request, one signature) and
+//!   [`WitnessNode::handle_attest_batch`] (many requests, one root signature; every lock of
+//!   the batch is durable before the root is signed), [`WitnessNode::handle_certificate`],
 //!   [`WitnessNode::handle_pending_query`], [`WitnessNode::handle_lock_query`];
 //! - [`WitnessNode::advance_epoch`] when `R_{e+1}` is seen (persists `closed(e)` first);
 //! - [`WitnessNode::handle_handover_request`] (an old member's report about an account)
@@ -21,7 +23,7 @@ use super::store::{CertifiedAccount, WitnessStore};
 use super::takeover::Takeover;
 use super::{
     Attestation, Certificate, CertificateError, Epoch, EquivocationProof, Handover, Statement,
-    Witness,
+    VerifiedRoots, Witness,
 };
 use crate::crypto::{AccountId, Hash, KeyPair};
 use crate::ledger::{
@@ -32,10 +34,20 @@ use crate::store::StoreError;
 
 #[path = "witness_messages.rs"]
 mod messages;
+pub use batch::BatchReply;
 pub use messages::{
     AttestReply, AttestRequest, CertificateOutcome, EpochError, HandoverOutcome, PendingEntry,
     PendingReply,
 };
+
+/// What [`WitnessNode::admit`] decided about an attestable block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    /// Valid and not locked yet: the lock must be stored before the attestation leaves.
+    NewLock,
+    /// Already locked here (or certified): attest again, nothing to store.
+    Locked,
+}
 
 /// Certificates remembered as verified (by digest of their whole encoding), so the send
 /// certificate a `Receive` carries, already checked when it was pushed, is not checked again.
@@ -102,6 +114,8 @@ pub struct WitnessNode<S: WitnessStore> {
     epochs: BTreeMap<u64, EpochState>,
     verified: BTreeSet<Hash>,
     verified_order: VecDeque<Hash>,
+    /// Batch roots verified in certificates (one Falcon verification per witness and root).
+    roots: VerifiedRoots,
 }
 
 impl<S: WitnessStore> WitnessNode<S> {
@@ -142,6 +156,7 @@ impl<S: WitnessStore> WitnessNode<S> {
             epochs: BTreeMap::from([(e, state)]),
             verified: BTreeSet::new(),
             verified_order: VecDeque::new(),
+            roots: VerifiedRoots::default(),
         })
     }
 
@@ -276,12 +291,38 @@ impl<S: WitnessStore> WitnessNode<S> {
 
     /// Answers an attestation request.
     pub fn handle_attest(&mut self, request: &AttestRequest) -> AttestReply {
+        match self.admit(request, &BTreeMap::new()) {
+            Err(refusal) => refusal,
+            Ok(admit) => {
+                // The lock is durable before the attestation exists.
+                if admit == Admit::NewLock {
+                    if let Err(e) = self.store.put_lock(self.current, &request.block) {
+                        return AttestReply::Storage(e.to_string());
+                    }
+                }
+                self.sign(&request.block)
+            }
+        }
+    }
+
+    /// Decides whether `request` may be attested now, under every rule of DESIGN §4, and
+    /// whether that needs a new lock. `batch` holds the blocks already admitted (not yet
+    /// stored) earlier in the same batch, by `(account, height)`: they count as locks.
+    /// Durable effects (freezing on equivocation) happen here; the lock does not.
+    // The refusal is the caller's reply, returned as is: boxing it would only add an
+    // allocation per refused request.
+    #[allow(clippy::result_large_err)]
+    fn admit(
+        &mut self,
+        request: &AttestRequest,
+        batch: &BTreeMap<(AccountId, u64), Block>,
+    ) -> Result<Admit, AttestReply> {
         let block = &request.block;
         let account = block.body.account;
         let height = block.body.height;
         let cur = self.current;
         if self.cur().closed {
-            return AttestReply::EpochClosed { epoch: cur };
+            return Err(AttestReply::EpochClosed { epoch: cur });
         }
         if !self.cur().serves(&self.me, &account) {
             let was_member = block.body.epoch < cur
@@ -289,51 +330,54 @@ impl<S: WitnessStore> WitnessNode<S> {
                     .epochs
                     .get(&block.body.epoch)
                     .is_some_and(|s| s.serves(&self.me, &account));
-            return if was_member {
+            return Err(if was_member {
                 AttestReply::EpochClosed {
                     epoch: block.body.epoch,
                 }
             } else {
                 AttestReply::NotInCommittee
-            };
+            });
         }
         if let Some(proof) = self.cur().frozen.get(&account) {
-            return AttestReply::Frozen(proof.clone());
+            return Err(AttestReply::Frozen(proof.clone()));
         }
         if !self.ensure_taken_over(&account) {
-            return AttestReply::NeedHandover {
+            return Err(AttestReply::NeedHandover {
                 account,
                 epoch: cur.saturating_sub(1),
-            };
+            });
         }
         if let Some(proof) = self.cur().frozen.get(&account) {
-            return AttestReply::Frozen(proof.clone());
+            return Err(AttestReply::Frozen(proof.clone()));
         }
-        let locked_here = match self.store.lock(cur, &account, height) {
+        let stored = match self.store.lock(cur, &account, height) {
             // A lock that cannot be read must not be taken for "no lock".
-            Err(e) => return AttestReply::Storage(e.to_string()),
-            Ok(Some(locked)) if locked.hash() == block.hash() => true,
-            Ok(Some(locked)) => return self.conflict(locked, block.clone()),
-            Ok(None) => false,
+            Err(e) => return Err(AttestReply::Storage(e.to_string())),
+            Ok(stored) => stored.or_else(|| batch.get(&(account, height)).cloned()),
+        };
+        let locked_here = match stored {
+            Some(locked) if locked.hash() == block.hash() => true,
+            Some(locked) => return Err(self.conflict(locked, block.clone())),
+            None => false,
         };
         // A block of this epoch locked here was validated before it was locked.
         if locked_here && block.body.epoch == cur {
-            return self.sign(block);
+            return Ok(Admit::Locked);
         }
         // Otherwise validate: a block of this epoch, or one signed in a closed epoch within
         // `K` (reported as locked by the handover, or in flight at the boundary), under the
         // rules of the epoch it names.
         let Some(rules) = self.rules_for_block(block.body.epoch) else {
-            return AttestReply::Invalid(ValidationError::WrongEpoch {
+            return Err(AttestReply::Invalid(ValidationError::WrongEpoch {
                 expected: cur,
                 found: block.body.epoch,
-            });
+            }));
         };
         // A Receive's send certificate must verify against its own epoch's witness set.
         let send = match (&block.body.op, &request.send) {
             (Op::Receive { .. }, Some(cert)) => {
                 if let Err(e) = self.verify_certificate(cert) {
-                    return AttestReply::BadSendCertificate(e);
+                    return Err(AttestReply::BadSendCertificate(e));
                 }
                 CertifiedSend::from_block(&cert.block)
             }
@@ -341,7 +385,7 @@ impl<S: WitnessStore> WitnessNode<S> {
         };
         let next = match self.cur().accounts.get(&account) {
             None if height == 0 => validate_open(block, &rules),
-            None => return AttestReply::NeedCertificate { account, height: 0 },
+            None => return Err(AttestReply::NeedCertificate { account, height: 0 }),
             Some(record) => {
                 let head = record.state.head_height;
                 if height <= head {
@@ -350,37 +394,31 @@ impl<S: WitnessStore> WitnessNode<S> {
                         .as_ref()
                         .is_some_and(|c| c.block_hash() == block.hash());
                     return if certified_here {
-                        self.sign(block)
+                        Ok(Admit::Locked)
                     } else {
-                        AttestReply::Invalid(ValidationError::WrongHeight {
+                        Err(AttestReply::Invalid(ValidationError::WrongHeight {
                             expected: head + 1,
                             found: height,
-                        })
+                        }))
                     };
                 }
                 if height > head + 1 {
-                    return AttestReply::NeedCertificate {
+                    return Err(AttestReply::NeedCertificate {
                         account,
                         height: head + 1,
-                    };
+                    });
                 }
                 validate_next(&record.state, block, &rules, send.as_ref())
             }
         };
         match next {
-            Err(e) => AttestReply::Invalid(e),
-            Ok(_) => {
-                // The lock is durable before the attestation exists.
-                if !locked_here {
-                    if let Some(refusal) = self.quota_refusal(&account) {
-                        return refusal;
-                    }
-                    if let Err(e) = self.store.put_lock(cur, block) {
-                        return AttestReply::Storage(e.to_string());
-                    }
-                }
-                self.sign(block)
-            }
+            Err(e) => Err(AttestReply::Invalid(e)),
+            Ok(_) if locked_here => Ok(Admit::Locked),
+            Ok(_) => match self.quota_refusal(&account) {
+                // A new lock counts toward the account's quota in this epoch.
+                Some(refusal) => Err(refusal),
+                None => Ok(Admit::NewLock),
+            },
         }
     }
 
@@ -406,7 +444,9 @@ impl<S: WitnessStore> WitnessNode<S> {
 
     /// Verifies a certificate against its epoch, remembering the ones that passed (the
     /// digest covers the whole encoding, signatures included, so a forged copy of a
-    /// verified block is still checked).
+    /// verified block is still checked). Batch proofs are checked through the witness's
+    /// [`VerifiedRoots`], so certificates of blocks attested in the same batches cost one
+    /// Falcon verification per (signer, root).
     pub(crate) fn verify_certificate(
         &mut self,
         cert: &Certificate,
@@ -415,7 +455,14 @@ impl<S: WitnessStore> WitnessNode<S> {
         if self.verified.contains(&digest) {
             return Ok(());
         }
-        cert.verify(self.epoch_for_certificate(cert.epoch)?)?;
+        // Batch roots go through the root cache (taken out for the call: the epoch record
+        // is borrowed from `self` meanwhile).
+        let mut roots = std::mem::take(&mut self.roots);
+        let checked = self
+            .epoch_for_certificate(cert.epoch)
+            .and_then(|epoch| cert.verify_with_cache(epoch, &mut roots));
+        self.roots = roots;
+        checked?;
         if self.verified_order.len() >= VERIFIED_CACHE {
             if let Some(oldest) = self.verified_order.pop_front() {
                 self.verified.remove(&oldest);
@@ -621,6 +668,9 @@ mod handover;
 
 #[path = "witness_quota.rs"]
 mod quota;
+
+#[path = "witness_batch.rs"]
+mod batch;
 
 #[cfg(test)]
 #[path = "witness_tests.rs"]

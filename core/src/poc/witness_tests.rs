@@ -247,7 +247,7 @@ fn a_receive_needs_a_valid_certificate_of_its_send() {
         .collect();
     let good = Certificate::assemble(send.clone(), &fx.epoch, &attestations);
     let mut weak = good.clone();
-    weak.signatures.pop();
+    weak.proofs.pop();
     weak.signers = vec![0b0000_0011];
 
     let mut recipient_keys = recipient.clone();

@@ -1,8 +1,9 @@
 //! The invariants, checked after every step of a run (DESIGN.md §3–§4):
 //! 1. never two certifiable blocks at one `(account, height)`, across epochs — counted over
-//!    *every* attestation any witness produced, honest or byzantine, not just over the
-//!    certificates someone happened to assemble; a block is certifiable once `q` members
-//!    attested it in one epoch (each epoch with its own `q`);
+//!    *every* attestation any committee member produced, honest or byzantine, not just over
+//!    the certificates someone happened to assemble; a block is certifiable once `q` members
+//!    of the account's committee attested it in one epoch (each epoch with its own `q`; the
+//!    simulator passes only attestations by members of the statement's committee);
 //! 2. total supply is conserved: certified balances plus certified-but-unreceived sends
 //!    equal the genesis supply;
 //! 3. no send is received twice.
@@ -11,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::crypto::{AccountId, Hash};
 use crate::ledger::Op;
-use crate::poc::{Attestation, Certificate, WitnessId};
+use crate::poc::{Attestation, Certificate, Statement, WitnessId};
 
 /// The witnesses that attested one block, per epoch.
 type AttestersByEpoch = BTreeMap<u64, BTreeSet<WitnessId>>;
@@ -65,14 +66,19 @@ impl Checker {
 
     /// Records an attestation some witness released.
     pub fn attestation(&mut self, a: &Attestation) -> Result<(), Violation> {
-        let s = &a.statement;
+        self.attested(&a.statement, a.witness)
+    }
+
+    /// Records that `witness` released an attestation of `s`, in either form (a batch
+    /// attestation counts for each statement of the batch it was released for).
+    pub fn attested(&mut self, s: &Statement, witness: WitnessId) -> Result<(), Violation> {
         let by_hash = self.attesters.entry((s.account, s.height)).or_default();
         by_hash
             .entry(s.block_hash)
             .or_default()
             .entry(s.epoch)
             .or_default()
-            .insert(a.witness);
+            .insert(witness);
         let (quorums, default) = (&self.quorums, self.quorum);
         let certifiable = by_hash
             .values()

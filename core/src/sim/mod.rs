@@ -13,6 +13,12 @@
 //! checks liveness: every honest wallet's transfers are certified and every certified send
 //! to an honest wallet is received.
 //!
+//! With [`SimConfig::batch_attest`] (the default) an honest witness queues the attestation
+//! requests delivered to it during a tick and answers them at the end of the tick with one
+//! `WitnessNode::handle_attest_batch` call (one root signature); wallets collect the batch
+//! attestations with `Collector::on_batch_attestation`, so certificates carry batch proofs
+//! (and single ones from byzantine witnesses, which sign each request alone).
+//!
 //! ```
 //! use zeropole_core::sim::{run, SimConfig};
 //! let report = run(&SimConfig { seed: 7, ..SimConfig::small() }).expect("invariants hold");
@@ -38,8 +44,8 @@ pub use rng::SimRng;
 use crate::crypto::{hash_tagged, AccountId, Domain, KeyPair};
 use crate::ledger::{AccountState, EpochRules};
 use crate::poc::{
-    quorum, AttestReply, Attestation, CertificateOutcome, Epoch, MemoryWitnessStore, PendingReply,
-    Statement, Witness, WitnessId, WitnessNode,
+    quorum, AttestReply, AttestRequest, Attestation, BatchReply, CertificateOutcome, Epoch,
+    MemoryWitnessStore, PendingReply, Statement, Witness, WitnessId, WitnessNode,
 };
 
 /// Parameters of one run.
@@ -83,6 +89,9 @@ pub struct SimConfig {
     pub epochs: u32,
     /// Witnesses that leave, and new ones that join, at each epoch change.
     pub churn: usize,
+    /// Honest witnesses answer the attestation requests of a tick as one batch (one root
+    /// signature) instead of one signature per request.
+    pub batch_attest: bool,
 }
 
 impl SimConfig {
@@ -107,6 +116,7 @@ impl SimConfig {
             max_ticks: 20_000,
             epochs: 1,
             churn: 3,
+            batch_attest: true,
         }
     }
 }
@@ -144,6 +154,8 @@ pub struct SimReport {
     pub epoch_changes: u64,
     /// Handover reports honest witnesses gave.
     pub handovers: u64,
+    /// Root signatures honest witnesses made for batches (each covering ≥ 1 attestation).
+    pub batches: u64,
 }
 
 /// Why a run failed.
@@ -389,6 +401,9 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
     let (mut crashes, mut attestations) = (0u64, 0u64);
     let mut received = vec![0u64; slots_total];
     let mut witness_polls = 0u64;
+    let mut batches = 0u64;
+    // Attestation requests queued per honest witness during a tick (batch mode).
+    let mut queued: BTreeMap<usize, Vec<(NodeId, AttestRequest)>> = BTreeMap::new();
     let safety = |tick: u64, v: Violation| SimFailure::Safety {
         seed: config.seed,
         tick,
@@ -496,7 +511,9 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                             let statement = Statement::for_block(cur as u64, &req.block);
                             if let Ok(a) = Attestation::sign(statement, witnesses[i].id, keys) {
                                 attestations += 1;
-                                checker.attestation(&a).map_err(|v| safety(tick, v))?;
+                                if in_committee(&history, &a.statement, &a.witness) {
+                                    checker.attestation(&a).map_err(|v| safety(tick, v))?;
+                                }
                                 out.push((
                                     env.from,
                                     Msg::AttestReply(Box::new(AttestReply::Attested(a))),
@@ -518,11 +535,16 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
                         }
                     } else if let Some(Slot::Up(node)) = &mut slots[i] {
                         match env.msg {
+                            Msg::AttestRequest(req) if config.batch_attest => {
+                                queued.entry(i).or_default().push((env.from, *req));
+                            }
                             Msg::AttestRequest(req) => {
                                 let reply = node.handle_attest(&req);
                                 if let AttestReply::Attested(a) = &reply {
                                     attestations += 1;
-                                    checker.attestation(a).map_err(|v| safety(tick, v))?;
+                                    if in_committee(&history, &a.statement, &a.witness) {
+                                        checker.attestation(a).map_err(|v| safety(tick, v))?;
+                                    }
                                 }
                                 out.push((env.from, Msg::AttestReply(Box::new(reply))));
                             }
@@ -580,6 +602,34 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
             }
         }
 
+        // Batch mode: each witness answers the requests it got this tick with one root
+        // signature (nothing crashes between delivery and here).
+        for (i, requests) in std::mem::take(&mut queued) {
+            let Some(Slot::Up(node)) = &mut slots[i] else {
+                continue;
+            };
+            let (from, requests): (Vec<NodeId>, Vec<AttestRequest>) = requests.into_iter().unzip();
+            let replies = node.handle_attest_batch(&requests);
+            let mut signed = false;
+            for (to, reply) in from.into_iter().zip(replies) {
+                let msg = match reply {
+                    BatchReply::Attested(a) => {
+                        signed = true;
+                        attestations += 1;
+                        if in_committee(&history, &a.statement, &a.witness) {
+                            checker
+                                .attested(&a.statement, a.witness)
+                                .map_err(|v| safety(tick, v))?;
+                        }
+                        Msg::BatchAttested(Box::new(a))
+                    }
+                    BatchReply::Refused(reply) => Msg::AttestReply(reply),
+                };
+                net.send(tick, NodeId::Witness(i), to, msg, &faults, &mut rng);
+            }
+            batches += u64::from(signed);
+        }
+
         if tick >= config.chaos_ticks && outstanding(&owners, &checker).is_none() {
             break;
         }
@@ -607,7 +657,20 @@ pub fn run(config: &SimConfig) -> Result<SimReport, SimFailure> {
         witness_polls,
         epoch_changes,
         handovers,
+        batches,
     })
+}
+
+/// Whether `witness` is in the committee of the statement's account in the statement's
+/// epoch. Only such attestations are given to the checker: a certificate counts committee
+/// members only (`Certificate::verify` reads the signer bitmap over the committee), and a
+/// byzantine witness that signs a request it got as a member of the epoch before (a request
+/// in flight across the epoch change), naming the new epoch where it is not a member, adds
+/// nothing any certificate could use. Counting it would report a quorum that cannot exist.
+fn in_committee(history: &[Epoch], s: &Statement, witness: &WitnessId) -> bool {
+    history
+        .get(s.epoch as usize)
+        .is_some_and(|e| e.committee(&s.account).contains(witness))
 }
 
 /// What honest, unfrozen wallets still wait for, if anything.

@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::rng::SimRng;
 use crate::crypto::AccountId;
-use crate::poc::{AttestReply, AttestRequest, Certificate, Handover, HandoverError, PendingEntry};
+use crate::poc::{
+    AttestReply, AttestRequest, BatchAttestation, Certificate, Handover, HandoverError,
+    PendingEntry,
+};
 
 /// A participant of the simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,6 +26,8 @@ pub enum Msg {
     AttestRequest(Box<AttestRequest>),
     /// Witness → owner.
     AttestReply(Box<AttestReply>),
+    /// Witness → owner: the request's attestation from a batch the witness signed at once.
+    BatchAttested(Box<BatchAttestation>),
     /// Anyone → anyone: a certificate.
     Certificate(Box<Certificate>),
     /// Owner → witness: "what is pending for me?"

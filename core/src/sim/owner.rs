@@ -18,8 +18,8 @@ use super::rng::SimRng;
 use crate::crypto::{AccountId, Hash, KeyPair};
 use crate::ledger::{AccountState, Block, BlockBody, DmappId, Op};
 use crate::poc::{
-    AttestReply, AttestRequest, Certificate, Collector, CollectorStep, Epoch, Handover,
-    HandoverError, MemberAnswer, Statement, WitnessId,
+    AttestReply, AttestRequest, BatchAttestation, Certificate, Collector, CollectorStep, Epoch,
+    Handover, HandoverError, MemberAnswer, Statement, VerifiedRoots, WitnessId,
 };
 
 /// How an owner behaves.
@@ -85,6 +85,8 @@ pub struct Owner {
     before_head: Option<AccountState>,
     /// A boundary equivocator's second block and when it was last sent.
     twin: Option<(Block, u64)>,
+    /// Batch roots verified (what a station keeps across the blocks it collects).
+    roots: VerifiedRoots,
 }
 
 /// The account a boundary equivocator pays (no wallet owns it).
@@ -124,6 +126,7 @@ impl Owner {
             handovers_asked: BTreeMap::new(),
             before_head: None,
             twin: None,
+            roots: VerifiedRoots::new(256),
         }
     }
 
@@ -341,6 +344,7 @@ impl Owner {
     ) -> Option<Certificate> {
         match msg {
             Msg::AttestReply(reply) => return self.on_reply(now, from, *reply, epochs, dir, out),
+            Msg::BatchAttested(a) => return self.on_batch_attestation(now, *a, epochs, dir, out),
             Msg::NeedHandover(account, epoch) if account == self.account => {
                 self.need_handover(now, from, epoch, epochs, dir, out);
             }
@@ -362,7 +366,7 @@ impl Owner {
                     let key = (cert.block.body.account, cert.block.body.height);
                     let genuine = epochs
                         .get(cert.epoch as usize)
-                        .is_some_and(|e| cert.verify(e).is_ok());
+                        .is_some_and(|e| cert.verify_with_cache(e, &mut self.roots).is_ok());
                     if to == self.account && genuine {
                         let already = self
                             .state
@@ -453,6 +457,42 @@ impl Owner {
                 self.frozen = true;
             }
             _ => {}
+        }
+        None
+    }
+
+    /// A batch attestation: counted by the collector of its epoch like a single one.
+    fn on_batch_attestation(
+        &mut self,
+        now: u64,
+        a: BatchAttestation,
+        epochs: &[Epoch],
+        dir: &Directory,
+        out: &mut Vec<(NodeId, Msg)>,
+    ) -> Option<Certificate> {
+        let flight = self.in_flight.as_mut()?;
+        let epoch = epochs.get(a.statement.epoch as usize)?;
+        // Late answers about an earlier block are not this block's.
+        if a.statement != Statement::for_block(epoch.number(), &flight.block) {
+            return None;
+        }
+        let collector = flight.collectors.entry(epoch.number()).or_insert_with(|| {
+            Collector::new(
+                epoch.clone(),
+                AttestRequest {
+                    block: flight.block.clone(),
+                    send: flight.send_cert.clone(),
+                },
+                Vec::new(),
+            )
+        });
+        let member = a.witness;
+        for step in collector.on_batch_attestation(member, a, &mut self.roots) {
+            if let CollectorStep::Certified(cert) = step {
+                self.in_flight = None;
+                self.adopt(now, &cert, current(epochs), dir, out);
+                return Some(*cert);
+            }
         }
         None
     }

@@ -135,3 +135,34 @@ fn without_epoch_changes_no_handover_happens() {
     .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!((report.epoch_changes, report.handovers), (0, 0));
 }
+
+#[test]
+fn batched_witnesses_certify_every_transfer_with_fewer_signatures_than_attestations() {
+    let config = SimConfig {
+        seed: 3,
+        byzantine: 0,
+        equivocators: 0,
+        boundary_equivocators: 0,
+        loss: 0.0,
+        crash_probability: 0.0,
+        partition_probability: 0.0,
+        ..SimConfig::small()
+    };
+    assert!(config.batch_attest, "batching is the default");
+    let batched = run(&config).expect("no faults, no failure");
+    assert_eq!(batched.certificates, 10 * 2 * 2);
+    assert!(batched.batches > 0);
+    assert!(
+        batched.batches < batched.attestations,
+        "some batch covers several requests: {} root signatures for {} attestations",
+        batched.batches,
+        batched.attestations
+    );
+    let single = run(&SimConfig {
+        batch_attest: false,
+        ..config
+    })
+    .expect("no faults, no failure");
+    assert_eq!(single.certificates, 10 * 2 * 2);
+    assert_eq!(single.batches, 0);
+}

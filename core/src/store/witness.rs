@@ -17,7 +17,8 @@
 //! ```
 //!
 //! **Durability.** The connection runs with `synchronous=FULL`, and every write is its own
-//! transaction: when a method returns `Ok`, the row is on disk. [`WitnessStore::put_lock`]
+//! transaction (a batch of locks, [`WitnessStore::put_locks`], is one transaction): when a
+//! method returns `Ok`, the rows are on disk. [`WitnessStore::put_lock`]
 //! is an `INSERT` in an immediate transaction that refuses (never overwrites) a different
 //! block at an existing `(epoch, account, height)`: the first lock survives whatever the caller
 //! does, and the refusal is a SQLite primary-key constraint error
@@ -217,6 +218,52 @@ impl WitnessStore for SqliteWitnessStore {
             "INSERT INTO attest_locks (epoch, account, height, block) VALUES (?1, ?2, ?3, ?4)",
             params![epoch_sql, &account.0[..], height_sql, encoded],
         )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Inserts every lock of a batch in one immediate transaction: all are durable
+    /// (`synchronous=FULL`) when this returns `Ok`, none is written if any fails. Each
+    /// block is checked as in [`put_lock`](WitnessStore::put_lock): the same block again is
+    /// kept, a different one at a locked slot refuses the whole batch.
+    fn put_locks(&mut self, epoch: u64, blocks: &[Block]) -> Result<(), StoreError> {
+        let epoch_sql = height_to_sql(epoch)?;
+        let tx = self
+            .store
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for block in blocks {
+            let account = block.body.account;
+            let height = block.body.height;
+            let height_sql = height_to_sql(height)?;
+            let existing: Option<Vec<u8>> = tx
+                .prepare_cached(
+                    "SELECT block FROM attest_locks WHERE epoch = ?1 AND account = ?2 AND height = ?3",
+                )?
+                .query_row(params![epoch_sql, &account.0[..], height_sql], |r| r.get(0))
+                .optional()?;
+            if let Some(bytes) = existing {
+                let locked = decode_lock_row(account.0.to_vec(), height_sql, bytes)?;
+                if locked.hash() == block.hash() {
+                    continue;
+                }
+                return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                    ffi::Error::new(ffi::SQLITE_CONSTRAINT_PRIMARYKEY),
+                    Some(format!(
+                        "attest_locks: account {account} is already locked on another block at height {height} in epoch {epoch}"
+                    )),
+                )));
+            }
+            tx.prepare_cached(
+                "INSERT INTO attest_locks (epoch, account, height, block) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                epoch_sql,
+                &account.0[..],
+                height_sql,
+                block.encode()
+            ])?;
+        }
         tx.commit()?;
         Ok(())
     }
