@@ -120,6 +120,10 @@ pub enum NodeError {
     /// changed.
     #[error("{0}")]
     InvalidSignal(String),
+    /// The network's epoch record expired (`not_after`): re-bootstrap through another
+    /// operator (a current genesis) before using the network.
+    #[error("{0}")]
+    EpochExpired(String),
     /// The push token is empty where one is needed, too long, or not printable ASCII;
     /// nothing was stored or sent.
     #[error("{0}")]
@@ -165,6 +169,7 @@ impl From<CoreNodeError> for NodeError {
             CoreNodeError::Storage(_) => NodeError::Storage(message),
             CoreNodeError::NotRunning(_) => NodeError::NotRunning(message),
             CoreNodeError::InvalidPushToken(_) => NodeError::InvalidPushToken(message),
+            CoreNodeError::EpochExpired(_) => NodeError::EpochExpired(message),
         }
     }
 }

@@ -507,3 +507,35 @@ async fn a_phone_in_saver_is_woken_by_a_push_when_it_is_paid() {
     .await
     .expect("bounded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_not_after_the_node_refuses_the_network_with_a_typed_error() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (pa, pb) = (phrase(12), phrase(13));
+        let net = devnet(&[&pa, &pb]).await;
+        // The same network, but its R_0 expired a long time ago (1 ms after 1970).
+        let expired = Net {
+            genesis: net
+                .genesis
+                .replacen("min_amount = ", "not_after_ms = 1\nmin_amount = ", 1),
+            home: net.home.clone(),
+            _stations: net._stations,
+        };
+        assert!(expired.genesis.contains("not_after_ms = 1"));
+        let da = tempfile::tempdir().expect("dir");
+        let alice = Node::start(config(&expired, da.path()), &pa).expect("starts offline");
+        // What is stored stays readable; nothing goes to the network.
+        assert_eq!(alice.balance().await, FUNDS);
+        assert!(!alice.status().await.online);
+        let bob = keys(&pb).public_key().account_id();
+        let e = alice.send(&bob.to_hex(), 1_000).await.expect_err("expired");
+        assert!(matches!(e, NodeError::EpochExpired(1)), "{e}");
+        assert!(e.to_string().contains("re-bootstrap"), "{e}");
+        let e = alice.sync_once().await.expect_err("expired");
+        assert!(matches!(e, NodeError::EpochExpired(_)), "{e}");
+        assert_eq!(alice.balance().await, FUNDS);
+        alice.stop();
+    })
+    .await
+    .expect("bounded");
+}

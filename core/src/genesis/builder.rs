@@ -48,6 +48,7 @@ impl GenesisBuilder {
                 retention_epochs: None,
                 attest_quota: None,
                 authority_threshold: None,
+                not_after_ms: None,
                 seed: hex::encode([0u8; 32]),
                 admission_authorities: Vec::new(),
                 review_authorities: Vec::new(),
@@ -75,6 +76,13 @@ impl GenesisBuilder {
     /// [`crate::poc::DEFAULT_RETENTION`]).
     pub fn retention_epochs(mut self, k: u64) -> Self {
         self.raw.retention_epochs = Some(k);
+        self
+    }
+
+    /// `not_after` of `R_0` (milliseconds since the Unix epoch): phones past it must
+    /// re-bootstrap (default: none).
+    pub fn not_after(mut self, not_after_ms: u64) -> Self {
+        self.raw.not_after_ms = Some(not_after_ms);
         self
     }
 

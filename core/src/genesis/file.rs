@@ -40,6 +40,10 @@ pub(super) struct RawGenesis {
     /// `k`: admission authorities that must sign an epoch record; absent: 1.
     #[serde(default)]
     pub authority_threshold: Option<u64>,
+    /// `not_after` of `R_0`, in milliseconds since the Unix epoch: a phone past it
+    /// re-bootstraps through another operator (DESIGN.md §4); absent: open-ended.
+    #[serde(default)]
+    pub not_after_ms: Option<u64>,
     pub seed: String,
     pub admission_authorities: Vec<String>,
     #[serde(default)]
@@ -367,6 +371,7 @@ pub(super) fn validate(raw: RawGenesis) -> Result<Genesis, GenesisError> {
         min_amount: raw.min_amount,
         retention,
         attest_quota,
+        not_after: raw.not_after_ms,
         authority_threshold: authority_threshold as usize,
         committee,
         n,
@@ -447,6 +452,9 @@ pub(super) fn write(g: &Genesis) -> String {
     }
     if g.attest_quota != poc::DEFAULT_ATTEST_QUOTA {
         let _ = writeln!(out, "attest_quota = {}", g.attest_quota);
+    }
+    if let Some(t) = g.not_after {
+        let _ = writeln!(out, "not_after_ms = {t}");
     }
     if g.authority_threshold != 1 {
         let _ = writeln!(

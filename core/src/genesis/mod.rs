@@ -73,6 +73,7 @@ pub struct Genesis {
     min_amount: u64,
     retention: u64,
     attest_quota: u64,
+    not_after: Option<u64>,
     authority_threshold: usize,
     committee: CommitteeParams,
     n: usize,
@@ -231,9 +232,13 @@ impl Genesis {
             min_amount: self.min_amount,
             dmapps: self.registry.rules_for_epoch(0),
         };
-        Epoch::new(rules, self.seed, self.n, self.witnesses.clone())
+        let epoch = Epoch::new(rules, self.seed, self.n, self.witnesses.clone())
             .with_retention(self.retention)
-            .with_attest_quota(self.attest_quota)
+            .with_attest_quota(self.attest_quota);
+        match self.not_after {
+            Some(t) => epoch.with_not_after(t),
+            None => epoch,
+        }
     }
 
     /// The state of a funded account at genesis: height 0, the allocation as balance, no

@@ -738,3 +738,25 @@ fn record_zero_describes_epoch_zero_and_is_bound_to_this_genesis() {
     assert_ne!(other.record0().previous, r0.previous);
     assert_ne!(other.record0().hash(), r0.hash());
 }
+
+#[test]
+fn not_after_is_optional_and_round_trips_into_epoch_0() {
+    let mut carrier = KeyPair::from_seed(&[1; 32]).expect("keygen");
+    let mut base = || {
+        GenesisBuilder::new("deadline")
+            .admission_authority(&public([1; 32]))
+            .witness(&public([2; 32]), "one", &mut carrier)
+    };
+    let open = base().build().expect("build");
+    assert!(!open.to_toml_string().contains("not_after_ms"));
+    assert_eq!(open.epoch0().not_after, None);
+    let set = base().not_after(1_900_000_000_000).build().expect("build");
+    let text = set.to_toml_string();
+    assert!(text.contains("not_after_ms = 1900000000000"), "{text}");
+    let parsed = Genesis::from_toml_str(&text).expect("parse");
+    assert_eq!(parsed, set);
+    let epoch = parsed.epoch0();
+    assert_eq!(epoch.not_after, Some(1_900_000_000_000));
+    assert!(!epoch.is_expired(1_800_000_000_000));
+    assert!(epoch.is_expired(1_900_000_000_001));
+}

@@ -52,6 +52,14 @@ pub enum NodeError {
     /// Local storage failed.
     #[error(transparent)]
     Storage(#[from] StoreError),
+    /// This network's epoch record (`not_after`, DESIGN.md §4) expired by this phone's
+    /// clock: the app must re-bootstrap through another operator (a current genesis or
+    /// epoch record) before it uses the network again.
+    #[error(
+        "the network's epoch record expired at {0} ms (Unix time): re-bootstrap through \
+         another operator"
+    )]
+    EpochExpired(u64),
     /// The push token is empty, too long or not printable ASCII.
     #[error("invalid push token: {0}")]
     InvalidPushToken(String),

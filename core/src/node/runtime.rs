@@ -305,7 +305,10 @@ impl Node {
         });
         {
             let _guard = runtime.enter();
-            shared.start_network(false)?;
+            // An expired network is left alone: stored state stays readable.
+            if !shared.epoch.is_expired(now_ms()) {
+                shared.start_network(false)?;
+            }
         }
         let node = Node {
             runtime: Some(runtime),
@@ -346,6 +349,12 @@ impl Node {
         Fut: std::future::Future<Output = Result<T, NodeError>> + Send + 'static,
     {
         let shared = self.shared.clone();
+        if let Some(t) = shared.epoch.not_after {
+            if shared.epoch.is_expired(now_ms()) {
+                log::warn!("epoch record expired at {t}: refusing to use the network");
+                return Err(NodeError::EpochExpired(t));
+            }
+        }
         self.run(async move {
             let opened = shared.ensure_online().await?;
             let result = op(shared.clone()).await;
@@ -605,6 +614,13 @@ impl Shared {
     /// connections, reservations, AutoNAT, DCUtR, kad, timers). `on_demand`: for one
     /// operation of a profile that holds no connection (Saver), with one home station.
     fn start_network(self: &Arc<Self>, on_demand: bool) -> Result<(), NodeError> {
+        if let Some(t) = self
+            .epoch
+            .not_after
+            .filter(|_| self.epoch.is_expired(now_ms()))
+        {
+            return Err(NodeError::EpochExpired(t));
+        }
         let settings = self.settings();
         let mut config = settings
             .net_config(&NetConfig::phone(self.home.clone()))
