@@ -289,6 +289,22 @@ pub enum NodeEvent {
         /// Now.
         to: Profile,
     },
+    /// A relay reservation on a home station was accepted (`held`) or lost.
+    RelayReservation {
+        /// The station's peer id.
+        station: String,
+        /// Held now, or lost.
+        held: bool,
+    },
+    /// Work the node does on its own failed (a block resubmitted after a restart, a due
+    /// profile change, a network restart, the push registration before Saver); it goes
+    /// on.
+    BackgroundError {
+        /// What failed.
+        operation: String,
+        /// Why.
+        message: String,
+    },
     /// The node paused (sockets and databases closed).
     Paused,
     /// The node resumed.
@@ -334,6 +350,12 @@ impl From<CoreNodeEvent> for NodeEvent {
                 from: from.into(),
                 to: to.into(),
             },
+            CoreNodeEvent::RelayReservation { station, held } => {
+                NodeEvent::RelayReservation { station, held }
+            }
+            CoreNodeEvent::BackgroundError { operation, message } => {
+                NodeEvent::BackgroundError { operation, message }
+            }
             CoreNodeEvent::Paused => NodeEvent::Paused,
             CoreNodeEvent::Resumed => NodeEvent::Resumed,
         }

@@ -74,6 +74,9 @@ async fn next_matching(node: &Node, pred: impl Fn(&NodeEvent) -> bool) -> NodeEv
             .await
             .expect("an event in time")
             .expect("node running");
+        if std::env::var_os("ZP_EVENTS").is_some() {
+            eprintln!("EVENT {e:?}");
+        }
         if pred(&e) {
             return e;
         }
@@ -534,6 +537,89 @@ async fn past_not_after_the_node_refuses_the_network_with_a_typed_error() {
         let e = alice.sync_once().await.expect_err("expired");
         assert!(matches!(e, NodeError::EpochExpired(_)), "{e}");
         assert_eq!(alice.balance().await, FUNDS);
+        alice.stop();
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_reports_its_relay_reservations_and_background_failures_are_events() {
+    tokio::time::timeout(Duration::from_secs(90), async {
+        let pa = phrase(14);
+        let allocations = vec![(keys(&pa).public_key().clone(), FUNDS)];
+        let devnet = Devnet::generate_for(9, 4, &allocations, None).expect("devnet");
+        let mut stations = start_stations(&devnet, |_| {}).await;
+        // Reservations carry the station's external addresses: declare the loopback ones.
+        for (h, a) in stations.handles.iter().zip(&stations.addrs) {
+            let external: libp2p::Multiaddr = a
+                .iter()
+                .filter(|p| !matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+                .collect();
+            h.as_ref()
+                .expect("station")
+                .add_external_address(external)
+                .await
+                .expect("external");
+        }
+        let net = Net {
+            genesis: devnet.genesis.to_toml_string(),
+            home: stations.addrs[..2].iter().map(|a| a.to_string()).collect(),
+            _stations: common::Stations {
+                handles: Vec::new(),
+                addrs: Vec::new(),
+                dirs: Vec::new(),
+            },
+        };
+        let da = tempfile::tempdir().expect("dir");
+        let mut cfg = config(&net, da.path());
+        cfg.policy.full_entry_ms = 0;
+        let alice = Node::start(cfg, &pa).expect("alice");
+        // Charging on Wi-Fi: Full holds a reservation on both home stations.
+        let full = Signals {
+            app: AppState::Foreground,
+            power: Power {
+                battery_percent: 90,
+                charging: true,
+                power_saver: false,
+            },
+            network: Network::WIFI,
+            epoch: 0,
+        };
+        assert_eq!(alice.set_signals(full).await.expect("full"), Profile::Full);
+        for _ in 0..2 {
+            next_matching(&alice, |e| {
+                matches!(e, NodeEvent::RelayReservation { held: true, .. })
+            })
+            .await;
+        }
+        alice
+            .register_push_token(PushPlatform::Fcm, "alice-token")
+            .await
+            .expect("registered");
+        // Every station goes away; entering Saver cannot re-register the token, and the
+        // node says so in an event instead of failing silently.
+        for h in stations.handles.iter_mut() {
+            h.take();
+        }
+        let saver = Signals {
+            power: Power {
+                battery_percent: 90,
+                charging: false,
+                power_saver: true,
+            },
+            ..full
+        };
+        assert_eq!(
+            alice.set_signals(saver).await.expect("saver"),
+            Profile::Saver
+        );
+        let e = next_matching(&alice, |e| matches!(e, NodeEvent::BackgroundError { .. })).await;
+        let NodeEvent::BackgroundError { operation, .. } = e else {
+            unreachable!()
+        };
+        assert!(operation.contains("push registration"), "{operation}");
+        drop(stations);
         alice.stop();
     })
     .await

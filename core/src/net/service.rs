@@ -192,6 +192,9 @@ enum Command {
         address: Multiaddr,
         reply: oneshot::Sender<Result<(), NetError>>,
     },
+    AddExternal {
+        address: Multiaddr,
+    },
     Submit {
         request: Box<AttestRequest>,
         history: Vec<Certificate>,
@@ -322,6 +325,16 @@ impl NetHandle {
     /// session through a station; DCUtR then tries a direct connection).
     pub async fn dial(&self, address: Multiaddr) -> Result<(), NetError> {
         self.ask(|reply| Command::Dial { address, reply }).await?
+    }
+
+    /// Declares an address this node is reachable at (a station learning its public
+    /// address after it started, or a test station on loopback). Relay reservations
+    /// handed to phones carry the external addresses.
+    pub async fn add_external_address(&self, address: Multiaddr) -> Result<(), NetError> {
+        self.commands
+            .send(Command::AddExternal { address })
+            .await
+            .map_err(|_| NetError::Stopped)
     }
 
     /// Events from now on. A receiver that falls more than 256 events behind loses the
@@ -551,6 +564,8 @@ struct Service<S: WitnessStore> {
     home_addrs: HashMap<PeerId, Vec<Multiaddr>>,
     relay_listeners: HashMap<ListenerId, PeerId>,
     reservations: HashSet<PeerId>,
+    /// Reservations lost in a row per station (the retry backs off: 1 s, 2 s, … 256 s).
+    reservation_failures: HashMap<PeerId, u32>,
     redial_at: HashMap<PeerId, Instant>,
     change_due: Option<Instant>,
     change_started: Option<Instant>,
@@ -675,6 +690,7 @@ impl<S: WitnessStore> Service<S> {
             home_addrs,
             relay_listeners: HashMap::new(),
             reservations: HashSet::new(),
+            reservation_failures: HashMap::new(),
             redial_at: HashMap::new(),
             change_due: None,
             change_started: None,
@@ -821,6 +837,10 @@ impl<S: WitnessStore> Service<S> {
                         let _ = reply.send(Err(e));
                     }
                 }
+            }
+            Command::AddExternal { address } => {
+                log::info!("external address {address}");
+                self.swarm.add_external_address(address);
             }
             Command::Dial { address, reply } => {
                 let result = self
@@ -2169,8 +2189,13 @@ impl<S: WitnessStore> Service<S> {
                     };
                     log::info!("reservation on {relay} ended: {reason}");
                     self.emit(NetEvent::ReservationLost { relay, reason });
-                    // Asked again after a short pause (or when the station is back).
-                    let at = Instant::now() + Duration::from_secs(1).max(self.jitter() / 10);
+                    // Asked again after a short pause (or when the station is back),
+                    // doubling while the station keeps refusing: a misconfigured station
+                    // must not keep a phone's radio busy.
+                    let failures = self.reservation_failures.entry(relay).or_insert(0);
+                    let backoff = Duration::from_secs(1u64 << (*failures).min(8));
+                    *failures = failures.saturating_add(1);
+                    let at = Instant::now() + backoff.max(self.jitter() / 10);
                     self.redial_at.insert(relay, at);
                 }
             }
@@ -2203,6 +2228,7 @@ impl<S: WitnessStore> Service<S> {
                 },
             )) => {
                 self.reservations.insert(relay_peer_id);
+                self.reservation_failures.remove(&relay_peer_id);
                 self.emit(NetEvent::ReservationAccepted {
                     relay: relay_peer_id,
                     renewal,

@@ -103,6 +103,24 @@ pub enum NodeEvent {
         /// Now.
         to: super::Profile,
     },
+    /// A relay reservation on a home station was accepted (`held`) or lost (Full holds
+    /// them, so that other phones can reach this one through its stations).
+    RelayReservation {
+        /// The station's PeerId.
+        station: String,
+        /// Held now, or lost.
+        held: bool,
+    },
+    /// Work the node does on its own failed (no call to return the error to): the
+    /// resubmission of a block signed before a crash, applying a profile change that was
+    /// due, restarting the network for new profile settings, the push registration before
+    /// entering Saver. The node goes on; the app may tell the user or retry.
+    BackgroundError {
+        /// What failed.
+        operation: String,
+        /// Why.
+        message: String,
+    },
     /// The node paused (sockets and SQLite closed).
     Paused,
     /// The node resumed.
@@ -319,6 +337,7 @@ impl Node {
         node.rt()?.spawn(async move {
             if let Err(e) = shared.resubmit_signed().await {
                 log::warn!("resubmitting the pending block failed: {e}");
+                shared.background_error("resubmitting a block signed before a restart", &e);
             }
         });
         Ok(node)
@@ -662,6 +681,16 @@ impl Shared {
                     Ok(NetEvent::Reachable { after }) => NodeEvent::Reachable {
                         after_ms: after.as_millis() as u64,
                     },
+                    Ok(NetEvent::ReservationAccepted { relay, .. }) => {
+                        NodeEvent::RelayReservation {
+                            station: relay.to_string(),
+                            held: true,
+                        }
+                    }
+                    Ok(NetEvent::ReservationLost { relay, .. }) => NodeEvent::RelayReservation {
+                        station: relay.to_string(),
+                        held: false,
+                    },
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
@@ -676,6 +705,14 @@ impl Shared {
 
     fn emit(&self, event: NodeEvent) {
         self.events.push(event);
+    }
+
+    /// Reports a failure of work the node does on its own.
+    fn background_error(&self, operation: &str, error: &NodeError) {
+        self.emit(NodeEvent::BackgroundError {
+            operation: operation.to_string(),
+            message: error.to_string(),
+        });
     }
 
     /// Deletes the durable events acknowledged so far, if the chain store is open (paused:
@@ -786,6 +823,7 @@ impl Shared {
             self.go_offline();
             if let Err(e) = self.start_network(false) {
                 log::warn!("restarting the network: {e}");
+                self.background_error("restarting the network for new profile settings", &e);
             }
         }
     }
@@ -827,6 +865,7 @@ impl Shared {
                 if let Some(change) = change {
                     if let Err(e) = shared.apply(change.from, change.to).await {
                         log::warn!("applying profile {:?}: {e}", change.to);
+                        shared.background_error(&format!("applying profile {:?}", change.to), &e);
                     }
                 }
             });
@@ -856,8 +895,17 @@ impl Shared {
                     .await;
                     match sent {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => log::warn!("push registration: {e}"),
-                        Err(_) => log::warn!("push registration: timed out"),
+                        Ok(Err(e)) => {
+                            log::warn!("push registration: {e}");
+                            self.background_error("push registration before Saver", &e);
+                        }
+                        Err(_) => {
+                            log::warn!("push registration: timed out");
+                            self.emit(NodeEvent::BackgroundError {
+                                operation: "push registration before Saver".into(),
+                                message: "no home station answered within 3 s".into(),
+                            });
+                        }
                     }
                 }
                 self.go_offline();
