@@ -107,8 +107,8 @@ async fn a_transfer_after_an_epoch_change_is_certified_through_handovers() {
                 .handovers_requested;
         }
         assert!(requested > 0, "the certificate came without any handover");
-        // The epoch-0 certificate is still accepted (K = 4): its head is what the new
-        // committee took over.
+        // The head the new committee serves is the epoch-1 block, built on the epoch-0
+        // certificate it took over.
         assert_eq!(
             phone
                 .head(account)

@@ -72,16 +72,31 @@ fn an_active_phone_holds_one_station_and_fails_over_when_it_dies() {
     let line = ok(alice.ask("send 1 5000", "CERTIFIED"));
     assert_eq!(field(&line, "height"), Some(1), "{line}");
 
-    // The held station is the first home station; kill it.
+    // The held station is the first home station; kill it. The next transfer finds it
+    // dead (its request fails), goes through another home station (q = 3 of the 3 live
+    // stations), and the phone holds that one from then on: the events name the peers.
     let first = stations.remove(0);
     let _ = std::process::Command::new("kill")
         .args(["-9", &first.pid.to_string()])
         .status();
-    ok(alice.expect_any_within(&["EVENT station"], Duration::from_secs(60)));
-    ok(alice.wait_status("stations=1 "));
-    // q = 3 of the 3 live stations: still certified, through the new home station.
     let line = ok(alice.ask("send 1 5000", "CERTIFIED"));
     assert_eq!(field(&line, "height"), Some(2), "{line}");
+    let gone = format!(
+        "EVENT station peer={} connected=false",
+        devlab.peer("station", 0)
+    );
+    ok(alice.expect_any_within(&[gone.as_str()], Duration::from_secs(60)));
+    let others: Vec<String> = (1..4)
+        .map(|i| {
+            format!(
+                "EVENT station peer={} connected=true",
+                devlab.peer("station", i)
+            )
+        })
+        .collect();
+    let others: Vec<&str> = others.iter().map(String::as_str).collect();
+    ok(alice.expect_any_within(&others, Duration::from_secs(60)));
+    ok(alice.wait_status("stations=1 "));
 }
 
 #[test]

@@ -227,11 +227,17 @@ impl ConnectionHandler for HoldHandler {
                     self.outbound = Some(watch(stream));
                 }
             }
-            ConnectionEvent::DialUpgradeError(_) => {
-                // The remote does not speak the protocol (or refused): the connection then
-                // lives by the idle timeout, as any other.
+            ConnectionEvent::DialUpgradeError(e) => {
                 self.requested = false;
-                self.attempts = MAX_OPEN_ATTEMPTS;
+                if matches!(
+                    e.error,
+                    libp2p::swarm::StreamUpgradeError::NegotiationFailed
+                ) {
+                    // The remote does not speak the protocol: the connection then lives by
+                    // the idle timeout, as any other.
+                    self.attempts = MAX_OPEN_ATTEMPTS;
+                }
+                // A timeout or an I/O error: tried again (up to the attempts left).
             }
             _ => {}
         }

@@ -21,7 +21,7 @@ use crate::crypto::{AccountId, CryptoError, Domain, KeyPair, PublicKey, Signatur
 
 const REGISTRATION_VERSION: u8 = 1;
 /// Longest push token accepted (FCM tokens are ~160 characters, APNs tokens 64 hex).
-pub const MAX_TOKEN_LEN: usize = 4096;
+pub const MAX_TOKEN_LEN: usize = 512;
 /// Largest encoded registration.
 pub const MAX_REGISTRATION_LEN: usize = 8 * 1024;
 const MAX_KEY_LEN: usize = 2048;
@@ -90,6 +90,10 @@ fn check_token(token: &str) -> Result<(), PushError> {
         return Err(PushError::InvalidToken(
             "only printable ASCII without spaces".into(),
         ));
+    }
+    if token.starts_with('-') {
+        // It is handed to the operator's push program as an argument.
+        return Err(PushError::InvalidToken("must not start with '-'".into()));
     }
     Ok(())
 }

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
@@ -113,6 +113,10 @@ pub struct NetMetrics {
     pub pushes_sent: u64,
     /// Handover reports asked of old committee members (stations, after an epoch change).
     pub handovers_requested: u64,
+    /// Batches of attestation requests answered with one root signature (witnesses).
+    pub attest_batches: u64,
+    /// Requests answered in those batches.
+    pub attest_batched_requests: u64,
 }
 
 /// What the network layer reports as it happens (subscribe with [`NetHandle::events`]).
@@ -376,7 +380,15 @@ fn build_swarm(
 ) -> Result<Swarm<Behaviour>, NetError> {
     let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
     let idle = config.timers.idle_timeout;
-    let keep_alive = config.timers.ping_interval;
+    // Phones keep their connections (and NAT mappings) alive with their ping; a station
+    // does not ping its phones, but its links to other stations must outlive QUIC's idle
+    // timeout (a phone that pings more often never lets the station's connection idle,
+    // so this wakes no phone).
+    let keep_alive = if config.station.is_some() {
+        (idle / 2).min(config.timers.ping_interval)
+    } else {
+        config.timers.ping_interval
+    };
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
@@ -530,10 +542,17 @@ impl Archive {
     }
 }
 
+/// Swarm events handled in one wake-up before the queued attestation requests are
+/// answered (bounds the latency a burst adds).
+const MAX_READY_EVENTS: usize = 256;
+/// (witness, root) signatures a collecting station remembers as verified.
+const VERIFIED_ROOTS: usize = 4096;
 /// Most handover fetches remembered (older ones are dropped first).
 const MAX_HANDOVER_FETCHES: usize = 100_000;
-/// Most push tokens a station keeps (≈ 200 B each).
+/// Most push tokens a station keeps (at most ≈ 600 B each: 512 B of token).
 const MAX_PUSH_TOKENS: usize = 1_000_000;
+/// How far in the future a registration's time may be (phone clocks drift).
+const PUSH_CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;
 /// Most certificate hashes remembered as pushed (then forgotten all at once).
 const MAX_PUSHED: usize = 100_000;
 
@@ -570,14 +589,17 @@ struct Service<S: WitnessStore> {
     change_due: Option<Instant>,
     change_started: Option<Instant>,
     connections: HashMap<PeerId, Vec<libp2p::swarm::ConnectionId>>,
+    /// Attestation requests waiting for the batch of this wake-up (witnesses).
+    attest_queue: Vec<(AttestRequest, ResponseChannel<Response>)>,
+    /// Verified (witness, root) signatures of batch attestations (collecting stations).
+    roots: crate::poc::VerifiedRoots,
     /// Closed epochs still kept (`K`), by number.
     epochs: std::collections::BTreeMap<u64, Epoch>,
     /// Handover fetches started, by (account, closed epoch, member that needs them).
     handover_fetches: HashMap<(AccountId, u64, WitnessId), Instant>,
-    /// Push tokens of the phones that registered here (stations).
-    push_tokens: HashMap<AccountId, (super::push::PushPlatform, String)>,
-    /// The newest registration time per account (replays of older ones are ignored).
-    push_times: HashMap<AccountId, u64>,
+    /// Push tokens of the phones that registered here, with their registration time
+    /// (stations).
+    push_tokens: HashMap<AccountId, (u64, super::push::PushPlatform, String)>,
     /// Certificates already pushed for.
     pushed: HashSet<crate::crypto::Hash>,
     broadcaster: Option<crate::broadcast::Broadcaster>,
@@ -695,10 +717,11 @@ impl<S: WitnessStore> Service<S> {
             change_due: None,
             change_started: None,
             connections: HashMap::new(),
+            attest_queue: Vec::new(),
+            roots: crate::poc::VerifiedRoots::new(VERIFIED_ROOTS),
             epochs: std::collections::BTreeMap::new(),
             handover_fetches: HashMap::new(),
             push_tokens: HashMap::new(),
-            push_times: HashMap::new(),
             pushed: HashSet::new(),
             broadcaster,
             overlay_peers: HashMap::new(),
@@ -732,7 +755,18 @@ impl<S: WitnessStore> Service<S> {
                 }
             };
             tokio::select! {
-                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                event = self.swarm.select_next_some() => {
+                    self.on_swarm_event(event);
+                    // Everything that is ready now is handled before the attestation
+                    // requests that arrived meanwhile are answered as one batch.
+                    for _ in 0..MAX_READY_EVENTS {
+                        match self.swarm.select_next_some().now_or_never() {
+                            Some(event) => self.on_swarm_event(event),
+                            None => break,
+                        }
+                    }
+                    self.answer_attests();
+                }
                 command = commands.recv() => match command {
                     Some(c) => self.on_command(c),
                     None => break,
@@ -1118,6 +1152,33 @@ impl<S: WitnessStore> Service<S> {
         }
     }
 
+    /// Answers the queued attestation requests (DESIGN.md §4): one alone is signed alone
+    /// (the smaller certificate); several are validated one by one, all their locks stored
+    /// in one transaction, and one Merkle-root signature covers them all.
+    fn answer_attests(&mut self) {
+        let queue = std::mem::take(&mut self.attest_queue);
+        let Some(duty) = self.duty.as_mut() else {
+            return;
+        };
+        let answers: Vec<MemberAnswer> = match queue.as_slice() {
+            [] => return,
+            [(request, _)] => vec![MemberAnswer::from(&duty.node.handle_attest(request))],
+            many => {
+                let requests: Vec<AttestRequest> = many.iter().map(|(r, _)| r.clone()).collect();
+                self.metrics.attest_batches += 1;
+                self.metrics.attest_batched_requests += requests.len() as u64;
+                duty.node
+                    .handle_attest_batch(&requests)
+                    .iter()
+                    .map(MemberAnswer::from)
+                    .collect()
+            }
+        };
+        for ((_, channel), answer) in queue.into_iter().zip(answers) {
+            self.respond(channel, Response::Answer(answer));
+        }
+    }
+
     // ---- epochs and handover (DESIGN.md §4) -------------------------------------------
 
     /// The epoch `number`, if this node still keeps it.
@@ -1178,6 +1239,14 @@ impl<S: WitnessStore> Service<S> {
         if self.handover_fetches.len() >= MAX_HANDOVER_FETCHES {
             self.handover_fetches
                 .retain(|_, at| now.duration_since(*at) < retry);
+        }
+        if epoch.checked_add(1) != Some(self.epoch.number()) {
+            // Only the epoch just before is handed over through this node.
+            log::debug!(
+                "handovers of epoch {epoch} asked in epoch {}",
+                self.epoch.number()
+            );
+            return;
         }
         self.handover_fetches.insert((account, epoch, target), now);
         let Some(old) = self.epochs.get(&epoch) else {
@@ -1252,7 +1321,7 @@ impl<S: WitnessStore> Service<S> {
         let Some(pusher) = self.config.station.as_ref().and_then(|s| s.push.clone()) else {
             return;
         };
-        let Some((platform, token)) = self.push_tokens.get(to).cloned() else {
+        let Some((_, platform, token)) = self.push_tokens.get(to).cloned() else {
             return;
         };
         if self.pushed.len() >= MAX_PUSHED {
@@ -1274,26 +1343,38 @@ impl<S: WitnessStore> Service<S> {
             return Response::Error("push registration not signed by its account".into());
         }
         let account = reg.account();
-        if self
-            .push_times
-            .get(&account)
-            .is_some_and(|t| *t >= reg.timestamp_ms)
-        {
-            return Response::Ack;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        if reg.timestamp_ms > now.saturating_add(PUSH_CLOCK_SKEW_MS) {
+            return Response::Error("push registration from the future: check the clock".into());
+        }
+        let held = self.push_tokens.get(&account);
+        if let Some((time, platform, token)) = held {
+            if *time >= reg.timestamp_ms {
+                // A replay of what is held is harmless; an older change is refused, so
+                // the phone learns that it did not take effect.
+                return if (*platform, token.as_str()) == (reg.platform, reg.token.as_str()) {
+                    Response::Ack
+                } else {
+                    Response::Error("a newer push registration is held".into())
+                };
+            }
         }
         if reg.token.is_empty() {
             self.push_tokens.remove(&account);
-        } else {
-            if self.push_tokens.len() >= MAX_PUSH_TOKENS && !self.push_tokens.contains_key(&account)
-            {
-                return Response::Error("push registrations full".into());
+            return Response::Ack;
+        }
+        if self.push_tokens.len() >= MAX_PUSH_TOKENS && !self.push_tokens.contains_key(&account) {
+            // Full: some registration makes room, in constant time (a phone registers
+            // again each time it goes to the background, so an evicted one comes back).
+            let evicted = self.push_tokens.keys().next().copied();
+            if let Some(evicted) = evicted {
+                self.push_tokens.remove(&evicted);
             }
-            self.push_tokens.insert(account, (reg.platform, reg.token));
         }
-        if self.push_times.len() >= MAX_PUSH_TOKENS {
-            self.push_times.clear();
-        }
-        self.push_times.insert(account, reg.timestamp_ms);
+        self.push_tokens
+            .insert(account, (reg.timestamp_ms, reg.platform, reg.token));
         Response::Ack
     }
 
@@ -1542,13 +1623,12 @@ impl<S: WitnessStore> Service<S> {
                 }
             }
             Request::Attest(request) => {
-                let response = match self.duty.as_mut() {
-                    Some(duty) => {
-                        Response::Answer(MemberAnswer::from(&duty.node.handle_attest(&request)))
-                    }
-                    None => Response::Error("no witness duty".into()),
-                };
-                self.respond(channel, response);
+                if self.duty.is_some() {
+                    // Answered with the others that are ready (`answer_attests`).
+                    self.attest_queue.push((request, channel));
+                } else {
+                    self.respond(channel, Response::Error("no witness duty".into()));
+                }
             }
             Request::Certificate(cert) => {
                 let response = match self.duty.as_mut().map(|d| d.node.handle_certificate(&cert)) {
@@ -1646,6 +1726,18 @@ impl<S: WitnessStore> Service<S> {
                     if let Some(account) = account {
                         self.fetch_handovers(account, epoch, member);
                     }
+                }
+                if let MemberAnswer::AttestedBatch(att) = answer {
+                    // Checked through the station's root cache: one Falcon verification
+                    // per (member, root), however many blocks the batch held.
+                    let steps = match self.collections.get_mut(&collection) {
+                        Some(c) => c
+                            .collector
+                            .on_batch_attestation(member, *att, &mut self.roots),
+                        None => return,
+                    };
+                    self.run_steps(collection, steps);
+                    return;
                 }
                 let steps = match self.collections.get_mut(&collection) {
                     Some(c) => c.collector.on_answer(member, answer),
@@ -2196,7 +2288,12 @@ impl<S: WitnessStore> Service<S> {
                     let backoff = Duration::from_secs(1u64 << (*failures).min(8));
                     *failures = failures.saturating_add(1);
                     let at = Instant::now() + backoff.max(self.jitter() / 10);
-                    self.redial_at.insert(relay, at);
+                    if self.swarm.is_connected(&relay) {
+                        self.redial_at.insert(relay, at);
+                    } else {
+                        // The connection went too: keep the (jittered) redial it set.
+                        self.redial_at.entry(relay).or_insert(at);
+                    }
                 }
             }
             SwarmEvent::OutgoingConnectionError {

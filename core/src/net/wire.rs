@@ -10,8 +10,8 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{AccountId, Hash, Signature};
 use crate::ledger::{Block, MAX_BLOCK_LEN};
 use crate::poc::{
-    AttestRequest, Attestation, Certificate, EquivocationProof, Handover, MemberAnswer, Statement,
-    WitnessId,
+    AttestRequest, Attestation, BatchAttestation, BatchProof, Certificate, EquivocationProof,
+    Handover, MemberAnswer, Statement, WitnessId,
 };
 
 use super::PeerRecord;
@@ -31,6 +31,8 @@ pub const MAX_RECORDS: usize = 1024;
 /// Longest free-text reason.
 pub const MAX_REASON_LEN: usize = 1024;
 const MAX_SIGNATURE_LEN: usize = 1024;
+/// Largest batch proof accepted (a signature and a path of at most 12 hashes).
+const MAX_BATCH_PROOF_LEN: usize = 4096;
 /// Largest handover report accepted (its head certificate, a locked block and up to `P`
 /// pending entries).
 pub const MAX_HANDOVER_LEN: usize = 2 * MAX_CERTIFICATE_LEN;
@@ -221,6 +223,16 @@ fn put_answer(w: &mut Writer, a: &MemberAnswer) {
         MemberAnswer::NeedHandover { epoch } => {
             w.u8(6).u64(*epoch);
         }
+        MemberAnswer::AttestedBatch(att) => {
+            let s = &att.statement;
+            w.u8(7)
+                .u64(s.epoch)
+                .fixed(&s.account.0)
+                .u64(s.height)
+                .fixed(&s.block_hash.0)
+                .fixed(&att.witness.0)
+                .bytes(&att.proof.encode());
+        }
     }
 }
 
@@ -253,6 +265,21 @@ fn get_answer(r: &mut Reader<'_>) -> Result<MemberAnswer, DecodeError> {
         6 => MemberAnswer::NeedHandover {
             epoch: r.u64("epoch")?,
         },
+        7 => {
+            let statement = Statement {
+                epoch: r.u64("epoch")?,
+                account: AccountId(r.array("account")?),
+                height: r.u64("height")?,
+                block_hash: Hash(r.array("block hash")?),
+            };
+            let witness = WitnessId(r.array("witness")?);
+            let proof = BatchProof::decode(r.bytes("batch proof", MAX_BATCH_PROOF_LEN)?)?;
+            MemberAnswer::AttestedBatch(Box::new(BatchAttestation {
+                statement,
+                witness,
+                proof,
+            }))
+        }
         tag => {
             return Err(DecodeError::UnknownTag {
                 what: "answer",

@@ -190,6 +190,8 @@ struct Shared {
     net: Mutex<Option<NetHandle>>,
     /// The profile settings the running network was started with.
     applied: Mutex<Option<super::ProfileSettings>>,
+    /// Incremented each time a network starts (see `close_on_demand`).
+    net_generation: std::sync::atomic::AtomicU64,
     /// The app's push token (DESIGN.md §7), also kept in `<data_dir>/push-token`.
     push: Mutex<Option<(PushPlatform, String)>>,
     events: Arc<EventQueue>,
@@ -311,6 +313,7 @@ impl Node {
             }),
             net: Mutex::new(None),
             applied: Mutex::new(None),
+            net_generation: std::sync::atomic::AtomicU64::new(0),
             push: Mutex::new(read_push_token(&data_dir)),
             events: Arc::new(events),
             policy: Mutex::new(super::PolicyState::new(
@@ -377,8 +380,8 @@ impl Node {
         self.run(async move {
             let opened = shared.ensure_online().await?;
             let result = op(shared.clone()).await;
-            if opened {
-                shared.go_offline();
+            if let Some(generation) = opened {
+                shared.close_on_demand(generation);
             }
             result
         })
@@ -700,6 +703,8 @@ impl Shared {
         if let Ok(mut net) = self.net.lock() {
             *net = Some(handle);
         }
+        self.net_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
@@ -748,9 +753,9 @@ impl Shared {
 
     /// Starts the network for one operation if the profile keeps none (Saver); returns
     /// whether it did (the caller closes it again).
-    async fn ensure_online(self: &Arc<Self>) -> Result<bool, NodeError> {
+    async fn ensure_online(self: &Arc<Self>) -> Result<Option<u64>, NodeError> {
         if self.net().is_some() {
-            return Ok(false);
+            return Ok(None);
         }
         if self.book.lock().await.wallet.is_none() {
             return Err(NodeError::NotRunning("paused"));
@@ -772,7 +777,22 @@ impl Shared {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }
-        Ok(true)
+        Ok(Some(
+            self.net_generation
+                .load(std::sync::atomic::Ordering::SeqCst),
+        ))
+    }
+
+    /// Closes the network an operation opened on demand (`generation`, from
+    /// [`ensure_online`](Self::ensure_online)), unless a profile change has replaced it
+    /// since or the profile now keeps a connection.
+    fn close_on_demand(&self, generation: u64) {
+        let current = self
+            .net_generation
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if current == generation && self.settings().home_connections == 0 {
+            self.go_offline();
+        }
     }
 
     fn push_token(&self) -> Option<(PushPlatform, String)> {

@@ -28,6 +28,10 @@ use super::{
 pub enum MemberAnswer {
     /// The member attested.
     Attested(Attestation),
+    /// The member attested as part of a batch (DESIGN.md §4: its root signature and the
+    /// statement's path). The collector's driver should hand it to
+    /// [`Collector::on_batch_attestation`] with its shared root cache.
+    AttestedBatch(Box<BatchAttestation>),
     /// The member lacks the certificate at `height`: send it (and later ones), then ask
     /// again.
     NeedCertificate {
@@ -48,6 +52,15 @@ pub enum MemberAnswer {
         /// The epoch whose handovers are needed.
         epoch: u64,
     },
+}
+
+impl From<&super::BatchReply> for MemberAnswer {
+    fn from(reply: &super::BatchReply) -> Self {
+        match reply {
+            super::BatchReply::Attested(a) => MemberAnswer::AttestedBatch(Box::new(a.clone())),
+            super::BatchReply::Refused(r) => MemberAnswer::from(r.as_ref()),
+        }
+    }
 }
 
 impl From<&AttestReply> for MemberAnswer {
@@ -266,6 +279,12 @@ impl Collector {
             }
             refusal @ (MemberAnswer::Rejected(_) | MemberAnswer::Conflict(_)) => {
                 self.refuse(member, refusal)
+            }
+            MemberAnswer::AttestedBatch(a) => {
+                let mut roots = std::mem::take(&mut self.roots);
+                let steps = self.attested(member, AnyAttestation::Batch(*a), &mut roots);
+                self.roots = roots;
+                steps
             }
             MemberAnswer::Unavailable(_) | MemberAnswer::NeedHandover { .. } => Vec::new(),
         }

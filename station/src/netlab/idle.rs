@@ -222,7 +222,8 @@ fn idle_once(
     })
 }
 
-/// Closes the node's stdin: it stops its `Node` (connections closed properly) and exits.
+/// Closes the node's stdin: the lab node exits (a fresh host is used for the next
+/// profile, so whatever the stations still send to the old address lands nowhere).
 fn stop(node: LabNode) {
     drop(node);
     std::thread::sleep(Duration::from_millis(500));
