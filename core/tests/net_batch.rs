@@ -4,7 +4,7 @@
 //! stored in one transaction, one Merkle-root signature), the collecting station checks
 //! each root signature once, and the certificates carry batch proofs. Bounded in time.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use libp2p::identity;
 use zeropole_core::devnet::Devnet;
@@ -14,15 +14,9 @@ use zeropole_core::poc::AttestRequest;
 use zeropole_core::store::SqliteWitnessStore;
 
 mod common;
-use common::start_stations;
+use common::{now_ms, start_stations};
 
 const WALLETS: usize = 16;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_blocks_are_attested_in_batches_and_certified() {

@@ -5,7 +5,7 @@
 //! reports of the old committee over `/zeropole/poc/1` and hands them on, and the members
 //! take the account over and attest. Bounded in time; everything is cleaned up at the end.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use libp2p::identity;
 use zeropole_core::devnet::Devnet;
@@ -15,13 +15,7 @@ use zeropole_core::poc::{AttestRequest, Epoch};
 use zeropole_core::store::SqliteWitnessStore;
 
 mod common;
-use common::start_stations;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+use common::{now_ms, start_stations};
 
 /// Epoch 1 over the same witnesses with a seed that gives `account` another committee.
 fn next_epoch(e0: &Epoch, account: &zeropole_core::crypto::AccountId) -> Epoch {

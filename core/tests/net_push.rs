@@ -3,7 +3,7 @@
 //! learns it did not take effect) and one dated in the future, acknowledges a replay of
 //! what it holds, and takes a removal. Bounded in time.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use libp2p::identity;
 use zeropole_core::crypto::KeyPair;
@@ -13,13 +13,7 @@ use zeropole_core::net::{NetConfig, NetError, Network};
 use zeropole_core::store::SqliteWitnessStore;
 
 mod common;
-use common::start_stations;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+use common::{now_ms, start_stations};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_station_keeps_the_newest_signed_registration_and_says_when_it_refuses() {

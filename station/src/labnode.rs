@@ -81,10 +81,46 @@ pub struct LabNodeArgs {
     pub(crate) data: Option<PathBuf>,
 }
 
-fn say(line: &str) {
+/// Writes one output line, flushed (the test reads it at once).
+pub(crate) fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// Runs `work` on a runtime from `builder`; errors are printed, exit code 1.
+pub(crate) fn run_with(
+    builder: &mut tokio::runtime::Builder,
+    work: impl std::future::Future<Output = Result<(), String>>,
+) -> ExitCode {
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Standard input, line by line, read on a thread of its own (blocking reads).
+pub(crate) fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, lines) = tokio::sync::mpsc::channel::<String>(16);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 /// Runs the node until stdin closes.
@@ -92,24 +128,10 @@ pub fn run(args: LabNodeArgs) -> ExitCode {
     if matches!(args.role, Role::Sdk) {
         return crate::labsdk::run(&args);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(node(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_with(
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2),
+        node(args),
+    )
 }
 
 async fn node(args: LabNodeArgs) -> Result<(), String> {
@@ -189,15 +211,7 @@ async fn node(args: LabNodeArgs) -> Result<(), String> {
     }
 
     let mut wallet = Wallet::new(&devnet, args.index);
-    let (tx, mut lines) = tokio::sync::mpsc::channel::<String>(16);
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.blocking_send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut lines = stdin_lines();
     while let Some(line) = lines.recv().await {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {

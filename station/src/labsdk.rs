@@ -17,7 +17,6 @@
 //!
 //! Errors answer `ERROR <message>`.
 
-use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,34 +25,15 @@ use zeropole_core::devnet::Devnet;
 use zeropole_core::ledger::DmappId;
 use zeropole_core::node::{AppState, Network, Node, NodeConfig, NodeEvent, Power, Signals};
 
-use crate::labnode::LabNodeArgs;
-
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
+use crate::labnode::{run_with, say, stdin_lines, LabNodeArgs};
 
 /// Runs the SDK node until stdin closes.
 pub fn run(args: &LabNodeArgs) -> ExitCode {
     // The lab-node's own runtime: one thread, idle between commands (the node has its own).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(node(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_with(
+        &mut tokio::runtime::Builder::new_current_thread(),
+        node(args),
+    )
 }
 
 fn parse_signals(words: &[&str]) -> Result<Signals, String> {
@@ -140,15 +120,7 @@ async fn node(args: &LabNodeArgs) -> Result<(), String> {
         }
     });
 
-    let (tx, mut lines) = tokio::sync::mpsc::channel::<String>(16);
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.blocking_send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut lines = stdin_lines();
     while let Some(line) = lines.recv().await {
         let words: Vec<&str> = line.split_whitespace().collect();
         let answer = match words.as_slice() {

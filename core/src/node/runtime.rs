@@ -327,7 +327,7 @@ impl Node {
         {
             let _guard = runtime.enter();
             // An expired network is left alone: stored state stays readable.
-            if !shared.epoch.is_expired(now_ms()) {
+            if shared.expired().is_none() {
                 shared.start_network(false)?;
             }
         }
@@ -371,11 +371,9 @@ impl Node {
         Fut: std::future::Future<Output = Result<T, NodeError>> + Send + 'static,
     {
         let shared = self.shared.clone();
-        if let Some(t) = shared.epoch.not_after {
-            if shared.epoch.is_expired(now_ms()) {
-                log::warn!("epoch record expired at {t}: refusing to use the network");
-                return Err(NodeError::EpochExpired(t));
-            }
+        if let Some(t) = shared.expired() {
+            log::warn!("epoch record expired at {t}: refusing to use the network");
+            return Err(NodeError::EpochExpired(t));
         }
         self.run(async move {
             let opened = shared.ensure_online().await?;
@@ -636,11 +634,7 @@ impl Shared {
     /// connections, reservations, AutoNAT, DCUtR, kad, timers). `on_demand`: for one
     /// operation of a profile that holds no connection (Saver), with one home station.
     fn start_network(self: &Arc<Self>, on_demand: bool) -> Result<(), NodeError> {
-        if let Some(t) = self
-            .epoch
-            .not_after
-            .filter(|_| self.epoch.is_expired(now_ms()))
-        {
+        if let Some(t) = self.expired() {
             return Err(NodeError::EpochExpired(t));
         }
         let settings = self.settings();
@@ -747,6 +741,13 @@ impl Shared {
             .unwrap_or(super::Profile::Active)
     }
 
+    /// The epoch record's `not_after`, if this phone's clock is past it (DESIGN.md §4).
+    fn expired(&self) -> Option<u64> {
+        self.epoch
+            .not_after
+            .filter(|_| self.epoch.is_expired(now_ms()))
+    }
+
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
@@ -809,10 +810,7 @@ impl Shared {
             .phrase
             .derive_key_pair(0)
             .map_err(|e| NodeError::Config(format!("account key: {e}")))?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        PushRegistration::sign(&mut keys, platform, token, now).map_err(|e| match e {
+        PushRegistration::sign(&mut keys, platform, token, now_ms()).map_err(|e| match e {
             crate::net::push::PushError::InvalidToken(m) => NodeError::InvalidPushToken(m),
             crate::net::push::PushError::Crypto(c) => NodeError::Config(c.to_string()),
         })

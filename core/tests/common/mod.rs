@@ -20,6 +20,13 @@ pub struct Stations {
     pub dirs: Vec<tempfile::TempDir>,
 }
 
+/// Milliseconds since the Unix epoch (block timestamps).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Polls `check` every 50 ms until it holds; panics after 20 s.
 pub async fn wait_for<F, Fut>(what: &str, mut check: F)
 where
