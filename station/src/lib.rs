@@ -3,6 +3,7 @@
 //!
 //! - [`station`]: `zeropole station`, an operator's station from a TOML configuration.
 //! - [`devnet`]: `zeropole devnet`, stations, phone witnesses and phones on loopback.
+//! - [`logging`]: the stderr logger and its `ZEROPOLE_LOG` filter.
 //! - [`netlab`] (Linux only): a network-namespace lab with public hosts and easy/hard NAT
 //!   routers, for multi-node tests of the station and the phone node.
 
@@ -10,4 +11,5 @@
 pub mod netlab;
 
 pub mod devnet;
+pub mod logging;
 pub mod station;

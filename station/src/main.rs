@@ -71,6 +71,13 @@ enum WalletCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A station logs what it does by default; the other commands print their own
+    // output and log only when `ZEROPOLE_LOG` asks for it.
+    let default_log = match cli.command {
+        Command::Station(_) => log::LevelFilter::Info,
+        _ => log::LevelFilter::Off,
+    };
+    zeropole::logging::init(default_log);
     let result = match cli.command {
         Command::Wallet(WalletCommand::New { db }) => wallet_new(db),
         Command::Wallet(WalletCommand::Restore { db }) => wallet_restore(db),

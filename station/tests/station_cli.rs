@@ -32,7 +32,10 @@ const STATIONS: usize = 4;
 const WAIT: Duration = Duration::from_secs(60);
 
 fn zeropole() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_zeropole"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zeropole"));
+    // The default log levels, whatever the caller's environment says.
+    command.env_remove("ZEROPOLE_LOG").env_remove("RUST_LOG");
+    command
 }
 
 /// The station processes; killed when dropped.
@@ -68,7 +71,7 @@ impl Stations {
             .args(["station", "--config"])
             .arg(config)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn zeropole station");
         let stdout = child.stdout.take().expect("stdout");
@@ -77,6 +80,19 @@ impl Stations {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if sender.send((index, line)).is_err() {
+                    break;
+                }
+            }
+        });
+        // The log (standard error): kept as `log: <line>` among the output lines, and
+        // echoed so a failing test shows it.
+        let stderr = child.stderr.take().expect("stderr");
+        let sender = self.sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("station {index}: {line}");
+                if sender.send((index, format!("log: {line}"))).is_err() {
                     break;
                 }
             }
@@ -398,5 +414,9 @@ fn a_station_not_admitted_runs_as_a_plain_station_and_says_so() {
     });
     stations.wait_line(Some(0), "a metrics line", |l| {
         l.starts_with("metrics peers=0")
+    });
+    // A station logs at info by default (no ZEROPOLE_LOG in the test's environment).
+    stations.wait_line(Some(0), "an info log line", |l| {
+        l.starts_with("log: ") && l.contains(" INFO zeropole_core::net::service: ")
     });
 }

@@ -19,6 +19,7 @@ use futures::{FutureExt, StreamExt};
 use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::dial_opts::PeerCondition;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identity, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
@@ -463,16 +464,51 @@ enum Pending {
     Submit {
         request: Box<Request>,
         reply: oneshot::Sender<Result<Certificate, NetError>>,
-        tried: Vec<PeerId>,
+        tried: Tried,
     },
     PhoneQuery {
         request: Box<Request>,
         reply: PhoneReply,
-        tried: Vec<PeerId>,
+        tried: Tried,
     },
     Gather {
         gather: u64,
     },
+}
+
+/// The home stations a phone's request went to, in order.
+#[derive(Debug, Default)]
+struct Tried {
+    stations: Vec<PeerId>,
+    /// Stations given a second chance after losing the connection that carried the
+    /// request while another connection to them stayed up.
+    again: Vec<PeerId>,
+}
+
+impl Tried {
+    fn contains(&self, peer: &PeerId) -> bool {
+        self.stations.contains(peer)
+    }
+
+    fn push(&mut self, peer: PeerId) {
+        self.stations.push(peer);
+    }
+
+    fn len(&self) -> usize {
+        self.stations.len()
+    }
+
+    /// Lets `peer` be tried once more, once per request: its connection closed under
+    /// the request (the station replaced it by a newer one, say) but it is still
+    /// connected, so it has not failed to answer.
+    fn allow_again(&mut self, peer: PeerId) -> bool {
+        if self.again.contains(&peer) {
+            return false;
+        }
+        self.again.push(peer);
+        self.stations.retain(|p| *p != peer);
+        true
+    }
 }
 
 enum PhoneReply {
@@ -895,7 +931,7 @@ impl<S: WitnessStore> Service<S> {
                         request: *request,
                         history,
                     });
-                    self.send_submit(request, reply, Vec::new());
+                    self.send_submit(request, reply, Tried::default());
                 }
             }
             Command::AdvanceEpoch { next, reply } => {
@@ -913,7 +949,7 @@ impl<S: WitnessStore> Service<S> {
                     self.send_phone_query(
                         Box::new(Request::RegisterPush(registration)),
                         PhoneReply::Ack(reply),
-                        Vec::new(),
+                        Tried::default(),
                     );
                 }
             }
@@ -924,7 +960,7 @@ impl<S: WitnessStore> Service<S> {
                     self.send_phone_query(
                         Box::new(Request::Inbox(account)),
                         PhoneReply::Inbox(reply),
-                        Vec::new(),
+                        Tried::default(),
                     );
                 }
             }
@@ -935,7 +971,7 @@ impl<S: WitnessStore> Service<S> {
                     self.send_phone_query(
                         Box::new(Request::Head(account)),
                         PhoneReply::Head(reply),
-                        Vec::new(),
+                        Tried::default(),
                     );
                 }
             }
@@ -961,7 +997,7 @@ impl<S: WitnessStore> Service<S> {
     }
 
     /// The home station to use next: a connected one not tried yet, else any not tried.
-    fn next_home(&self, tried: &[PeerId]) -> Option<PeerId> {
+    fn next_home(&self, tried: &Tried) -> Option<PeerId> {
         let untried = || self.home.iter().filter(|p| !tried.contains(p));
         untried()
             .find(|p| self.swarm.is_connected(p))
@@ -973,7 +1009,7 @@ impl<S: WitnessStore> Service<S> {
         &mut self,
         request: Box<Request>,
         reply: oneshot::Sender<Result<Certificate, NetError>>,
-        mut tried: Vec<PeerId>,
+        mut tried: Tried,
     ) {
         let Some(station) = self.next_home(&tried) else {
             let _ = reply.send(Err(NetError::NoStation(format!(
@@ -994,12 +1030,7 @@ impl<S: WitnessStore> Service<S> {
         );
     }
 
-    fn send_phone_query(
-        &mut self,
-        request: Box<Request>,
-        reply: PhoneReply,
-        mut tried: Vec<PeerId>,
-    ) {
+    fn send_phone_query(&mut self, request: Box<Request>, reply: PhoneReply, mut tried: Tried) {
         let Some(station) = self.next_home(&tried) else {
             reply.fail(NetError::NoStation(format!(
                 "tried {} home station(s)",
@@ -1827,16 +1858,36 @@ impl<S: WitnessStore> Service<S> {
         }
     }
 
-    fn on_outbound_failure(&mut self, peer: PeerId, id: OutboundRequestId, error: String) {
+    fn on_outbound_failure(
+        &mut self,
+        peer: PeerId,
+        id: OutboundRequestId,
+        error: &request_response::OutboundFailure,
+    ) {
+        use request_response::OutboundFailure;
         let Some(pending) = self.outbound.remove(&id) else {
             return;
         };
         log::debug!("request to {peer} failed: {error}");
-        if self.home.contains(&peer) && self.swarm.is_connected(&peer) {
+        let timed_out = matches!(error, OutboundFailure::Timeout);
+        // The connection that carried the request closed under it; the peer may still
+        // be connected over another one (a station keeps a phone's newest connection).
+        let connection_lost = matches!(
+            error,
+            OutboundFailure::ConnectionClosed | OutboundFailure::Io(_)
+        );
+        if timed_out && self.home.contains(&peer) && self.swarm.is_connected(&peer) {
             // A home station that does not answer is treated as gone: its connections
             // (and the reservation riding on them) are closed and it is redialled later.
+            // A closed connection is not a silent station: its other connections stay.
             let _ = self.swarm.disconnect_peer_id(peer);
         }
+        let again = |tried: &mut Tried, connected: bool| {
+            if connection_lost && connected && tried.allow_again(peer) {
+                log::debug!("asking {peer} again over its other connection");
+            }
+        };
+        let connected = self.swarm.is_connected(&peer);
         match pending {
             Pending::Attest { .. }
             | Pending::Push
@@ -1852,13 +1903,19 @@ impl<S: WitnessStore> Service<S> {
             Pending::Submit {
                 request,
                 reply,
-                tried,
-            } => self.send_submit(request, reply, tried),
+                mut tried,
+            } => {
+                again(&mut tried, connected);
+                self.send_submit(request, reply, tried)
+            }
             Pending::PhoneQuery {
                 request,
                 reply,
-                tried,
-            } => self.send_phone_query(request, reply, tried),
+                mut tried,
+            } => {
+                again(&mut tried, connected);
+                self.send_phone_query(request, reply, tried)
+            }
             Pending::Gather { gather } => self.on_gather_answer(gather, Vec::new()),
         }
     }
@@ -1889,7 +1946,7 @@ impl<S: WitnessStore> Service<S> {
             if self.swarm.is_connected(&station) {
                 self.reserve_on(station);
             } else {
-                self.dial_home(station);
+                self.dial_home(station, PeerCondition::DisconnectedAndNotDialing);
             }
         }
         let timers = self.config.timers.clone();
@@ -2011,16 +2068,25 @@ impl<S: WitnessStore> Service<S> {
 
     /// Dials a home station on every address it is known by (QUIC and TCP race; the
     /// first to finish is kept), even if an old connection is still closing.
-    fn dial_home(&mut self, station: PeerId) {
+    /// Dials a home station over all its addresses. `condition` is
+    /// `DisconnectedAndNotDialing` for a redial (one connection per station: a station
+    /// keeps only a phone's newest connection, so a second parallel dial would cost the
+    /// request riding on the first), and `Always` after a network change, when the old
+    /// connections are still closing.
+    fn dial_home(&mut self, station: PeerId, condition: PeerCondition) {
         let Some(addrs) = self.home_addrs.get(&station).cloned() else {
             return;
         };
         let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(station)
             .addresses(addrs)
-            .condition(libp2p::swarm::dial_opts::PeerCondition::Always)
+            .condition(condition)
             .build();
-        if let Err(e) = self.swarm.dial(opts) {
-            log::warn!("redial home station {station}: {e}");
+        match self.swarm.dial(opts) {
+            Ok(()) => {}
+            Err(libp2p::swarm::DialError::DialPeerConditionFalse(_)) => {
+                log::debug!("home station {station}: already connected or being dialled");
+            }
+            Err(e) => log::warn!("redial home station {station}: {e}"),
         }
     }
 
@@ -2163,7 +2229,7 @@ impl<S: WitnessStore> Service<S> {
         }
         self.redial_at.clear();
         for station in self.held.clone() {
-            self.dial_home(station);
+            self.dial_home(station, PeerCondition::Always);
         }
         if self.is_station() {
             let _ = self.swarm.behaviour_mut().kad.bootstrap();
@@ -2370,7 +2436,7 @@ impl<S: WitnessStore> Service<S> {
                     request_id,
                     error,
                     ..
-                } => self.on_outbound_failure(peer, request_id, error.to_string()),
+                } => self.on_outbound_failure(peer, request_id, &error),
                 request_response::Event::InboundFailure { peer, error, .. } => {
                     log::debug!("inbound request from {peer} failed: {error}");
                 }
@@ -2381,5 +2447,27 @@ impl<S: WitnessStore> Service<S> {
             }
             other => log::trace!("swarm event: {other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_station_that_lost_a_connection_is_asked_again_once_per_request() {
+        let a = PeerId::random();
+        let b = PeerId::random();
+        let mut tried = Tried::default();
+        tried.push(a);
+        tried.push(b);
+        assert!(tried.allow_again(a));
+        assert!(!tried.contains(&a) && tried.contains(&b));
+        assert_eq!(tried.len(), 1);
+        tried.push(a);
+        // A second lost connection to the same station moves the request on.
+        assert!(!tried.allow_again(a));
+        assert!(tried.contains(&a));
+        assert_eq!(tried.len(), 2);
     }
 }
