@@ -625,3 +625,71 @@ async fn full_reports_its_relay_reservations_and_background_failures_are_events(
     .await
     .expect("bounded");
 }
+
+/// The peers a station is connected to, stations included.
+async fn station_peers(stations: &common::Stations, i: usize) -> usize {
+    stations.handles[i]
+        .as_ref()
+        .expect("station")
+        .status()
+        .await
+        .expect("status")
+        .connected
+        .len()
+}
+
+/// Waits up to 3 s (far below the station's idle timeout of 120 s and ping of 300 s) for
+/// station `i` to be connected to exactly `peers` peers.
+async fn station_sees(stations: &common::Stations, i: usize, peers: usize, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let now = station_peers(stations, i).await;
+        if now == peers {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: station {i} still has {now} peers, expected {peers}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_and_stop_close_the_connection_at_once() {
+    tokio::time::timeout(Duration::from_secs(90), async {
+        let pa = phrase(15);
+        let allocations = vec![(keys(&pa).public_key().clone(), FUNDS)];
+        let devnet = Devnet::generate_for(10, 4, &allocations, None).expect("devnet");
+        let stations = start_stations(&devnet, |_| {}).await;
+        let net = Net {
+            genesis: devnet.genesis.to_toml_string(),
+            home: stations.addrs[..2].iter().map(|a| a.to_string()).collect(),
+            _stations: common::Stations {
+                handles: Vec::new(),
+                addrs: Vec::new(),
+                dirs: Vec::new(),
+            },
+        };
+        let alone = station_peers(&stations, 0).await;
+        let da = tempfile::tempdir().expect("dir");
+        // Active holds its first home station, station 0.
+        let alice = Node::start(config(&net, da.path()), &pa).expect("alice");
+        wait_for("alice held by station 0", || async {
+            station_peers(&stations, 0).await == alone + 1
+        })
+        .await;
+        alice.pause().await.expect("pause");
+        station_sees(&stations, 0, alone, "after pause").await;
+        alice.resume().await.expect("resume");
+        wait_for("alice back on station 0", || async {
+            station_peers(&stations, 0).await == alone + 1
+        })
+        .await;
+        // `stop` from async code (the test's runtime): it still waits for the close.
+        alice.stop();
+        station_sees(&stations, 0, alone, "after stop").await;
+    })
+    .await
+    .expect("within 90 s");
+}

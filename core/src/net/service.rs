@@ -189,6 +189,10 @@ pub enum NetEvent {
 
 enum Command {
     NetworkChanged,
+    /// Close every connection and end the network task; answered once done.
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
     Broadcast {
         payload: crate::broadcast::Payload,
         reply: oneshot::Sender<Result<crate::broadcast::MessageId, NetError>>,
@@ -283,6 +287,23 @@ impl NetHandle {
             reply,
         })
         .await?
+    }
+
+    /// Stops the network task: every connection is closed properly first (peers learn at
+    /// once that this node left, instead of keeping it until their idle timeout; a dial
+    /// still in its handshake is let finish and closed, up to one second). Returns once
+    /// the task has ended; at once if it already has. Other handles then get
+    /// [`NetError::Stopped`].
+    pub async fn shutdown(&self) {
+        let (reply, done) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Shutdown { reply })
+            .await
+            .is_ok()
+        {
+            let _ = done.await;
+        }
     }
 
     /// Registers (or, with an empty token, removes) this account's push token at a home
@@ -779,6 +800,7 @@ impl<S: WitnessStore> Service<S> {
     }
 
     async fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut stopped_by = None;
         loop {
             // No periodic tick: the task sleeps until the next deadline it has (a retry,
             // a redial, a debounce, a broadcast acknowledgement), or until a socket or a
@@ -804,6 +826,10 @@ impl<S: WitnessStore> Service<S> {
                     self.answer_attests();
                 }
                 command = commands.recv() => match command {
+                    Some(Command::Shutdown { reply }) => {
+                        stopped_by = Some(reply);
+                        break;
+                    }
                     Some(c) => self.on_command(c),
                     None => break,
                 },
@@ -815,6 +841,9 @@ impl<S: WitnessStore> Service<S> {
         }
         self.close_all().await;
         log::info!("network task of {} stopped", self.swarm.local_peer_id());
+        if let Some(reply) = stopped_by {
+            let _ = reply.send(());
+        }
     }
 
     /// Closes every connection properly before the swarm goes away (a phone entering
@@ -882,6 +911,8 @@ impl<S: WitnessStore> Service<S> {
 
     fn on_command(&mut self, command: Command) {
         match command {
+            // Ends the loop in `run`, which answers once every connection is closed.
+            Command::Shutdown { .. } => {}
             Command::NetworkChanged => {
                 let now = Instant::now();
                 self.change_started.get_or_insert(now);

@@ -293,6 +293,7 @@ impl Node {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads.max(1))
             .thread_name("zeropole-node")
+            .on_thread_start(|| ON_NODE_RUNTIME.with(|on| on.set(true)))
             .enable_all()
             .build()
             .map_err(|e| NodeError::Config(format!("runtime: {e}")))?;
@@ -585,7 +586,9 @@ impl Node {
         self.run(async move { shared.resume().await }).await
     }
 
-    /// Stops the node: the network and every task end; the databases close.
+    /// Stops the node: the network closes its connections properly (waiting at most two
+    /// seconds), then every task ends and the databases close. Dropping the node does
+    /// the same.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -596,10 +599,29 @@ impl Node {
         if let Ok(mut book) = self.shared.book.try_lock() {
             self.shared.flush_acked(&mut book);
         }
-        if let Ok(mut net) = self.shared.net.lock() {
-            *net = None;
-        }
+        let net = self.shared.take_network();
         if let Some(rt) = self.runtime.take() {
+            if let Some(net) = net {
+                // Close the connections properly before the runtime goes: peers then drop
+                // this node at once instead of keeping it until their idle timeout.
+                let close = async move {
+                    let _ = tokio::time::timeout(NETWORK_CLOSE_WAIT, net.shutdown()).await;
+                };
+                if ON_NODE_RUNTIME.with(|on| on.get()) {
+                    // The last reference went with a task of the node's own runtime: its
+                    // workers cannot be waited on from here, so the close is not awaited
+                    // (the peers then drop this node at their idle timeout).
+                    log::debug!("node dropped on its own runtime; connections not closed");
+                } else if tokio::runtime::Handle::try_current().is_err() {
+                    rt.block_on(close);
+                } else {
+                    // Called from async code (a runtime cannot be entered from inside
+                    // another): wait from a thread of its own, at most NETWORK_CLOSE_WAIT.
+                    std::thread::scope(|scope| {
+                        scope.spawn(|| rt.block_on(close));
+                    });
+                }
+            }
             rt.shutdown_background();
         }
     }
@@ -846,10 +868,19 @@ impl Shared {
         }
     }
 
+    /// Takes the network away and closes it in the background (connections closed
+    /// properly, not left to the peers' idle timeouts).
     fn go_offline(&self) {
-        if let Ok(mut net) = self.net.lock() {
-            *net = None;
+        if let Some(net) = self.take_network() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move { net.shutdown().await });
+            }
         }
+    }
+
+    /// The network handle, taken out: nothing starts new work on it after this.
+    fn take_network(&self) -> Option<NetHandle> {
+        self.net.lock().ok().and_then(|mut net| net.take())
     }
 
     async fn set_signals(
@@ -1136,8 +1167,9 @@ impl Shared {
     async fn pause(&self) -> Result<(), NodeError> {
         let mut book = self.book.lock().await;
         self.flush_acked(&mut book);
-        if let Ok(mut net) = self.net.lock() {
-            *net = None;
+        if let Some(net) = self.take_network() {
+            // The sockets are closed when `pause` returns.
+            let _ = tokio::time::timeout(NETWORK_CLOSE_WAIT, net.shutdown()).await;
         }
         book.wallet = None;
         book.chain = None;
@@ -1182,6 +1214,15 @@ fn default_signals() -> super::Signals {
 }
 
 const PUSH_TOKEN_FILE: &str = "push-token";
+
+thread_local! {
+    /// Set on the node runtime's own threads.
+    static ON_NODE_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How long `stop` and `pause` wait for the network to close its connections (the
+/// network task itself gives a dial in its handshake one second).
+const NETWORK_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The push token kept in `dir` (`<platform> <token>`), if any.
 fn read_push_token(dir: &std::path::Path) -> Option<(PushPlatform, String)> {
