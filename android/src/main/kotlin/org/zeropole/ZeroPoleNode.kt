@@ -58,7 +58,7 @@ class ZeroPoleNode private constructor(
     private val inner: Node,
     /** This node's account id: 64 lowercase hexadecimal characters. */
     val accountId: String,
-) : AutoCloseable {
+) : AutoCloseable, PlatformSignals, SyncTarget {
 
     /**
      * Sends [amount] base units to the account [to] (64 hex characters) and returns once
@@ -123,7 +123,7 @@ class ZeroPoleNode private constructor(
      * applies the profile this gives with the other signals last reported, and returns it.
      * Going to the background from Active waits a grace period (10 s by default) first.
      */
-    suspend fun setAppState(state: AppState): Profile = inner.setAppState(state)
+    override suspend fun setAppState(state: AppState): Profile = inner.setAppState(state)
 
     /**
      * The power situation changed (`ACTION_BATTERY_CHANGED`, `PowerManager.isPowerSaveMode`):
@@ -131,7 +131,7 @@ class ZeroPoleNode private constructor(
      *
      * @throws NodeException.InvalidSignal if [batteryPercent] is above 100.
      */
-    suspend fun setPower(batteryPercent: Int, charging: Boolean, powerSaver: Boolean): Profile {
+    override suspend fun setPower(batteryPercent: Int, charging: Boolean, powerSaver: Boolean): Profile {
         if (batteryPercent !in 0..255) {
             throw NodeException.InvalidSignal("battery level $batteryPercent % is not in 0..100")
         }
@@ -144,7 +144,7 @@ class ZeroPoleNode private constructor(
      * cellular always counts as metered). The node applies the resulting profile and, if it
      * keeps a connection, reconnects (`Reachable` follows). Returns the profile applied.
      */
-    suspend fun networkChanged(kind: NetworkKind, metered: Boolean = false): Profile =
+    override suspend fun networkChanged(kind: NetworkKind, metered: Boolean): Profile =
         inner.networkChanged(kind, metered)
 
     /**
@@ -152,7 +152,7 @@ class ZeroPoleNode private constructor(
      * connects if the profile holds no connection (Saver), receives every waiting payment,
      * submits what is queued and disconnects again. Returns the payments received.
      */
-    suspend fun syncOnce(): List<Transfer> = inner.syncOnce()
+    override suspend fun syncOnce(): List<Transfer> = inner.syncOnce()
 
     /**
      * Registers the device's push token (FCM: from `FirebaseMessaging.getToken()`; an empty
