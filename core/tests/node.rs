@@ -693,3 +693,117 @@ async fn pause_and_stop_close_the_connection_at_once() {
     .await
     .expect("within 90 s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_station_outside_both_committees_still_wakes_its_phone() {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let (pa, pb) = (phrase(16), phrase(17));
+        let (alice_id, bob_id) = (
+            keys(&pa).public_key().account_id(),
+            keys(&pb).public_key().account_id(),
+        );
+        let allocations: Vec<_> = [&pa, &pb]
+            .iter()
+            .map(|p| (keys(p).public_key().clone(), FUNDS))
+            .collect();
+        // Six stations, committees of four: find a devnet where some station serves
+        // neither account, so it learns of a payment to alice only if told.
+        let (devnet, home) = (40..200u64)
+            .find_map(|seed| {
+                let devnet = Devnet::generate_for(seed, 6, &allocations, Some(4)).ok()?;
+                let epoch = devnet.genesis.epoch0();
+                let (ca, cb) = (epoch.committee(&alice_id), epoch.committee(&bob_id));
+                let outside = (0..6).find(|&i| {
+                    let id = devnet.witness(i).expect("witness").id;
+                    !ca.contains(&id) && !cb.contains(&id)
+                })?;
+                Some((devnet, outside))
+            })
+            .expect("a devnet with a station outside both committees");
+        let recorders: Vec<Arc<Recorder>> = (0..6)
+            .map(|_| Arc::new(Recorder(std::sync::Mutex::new(Vec::new()))))
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let given = recorders.clone();
+        let stations = start_stations(&devnet, move |c| {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(s) = c.station.as_mut() {
+                s.push = Some(Pusher(given[i].clone()));
+            }
+        })
+        .await;
+        let payer_home = (home + 1) % 6;
+        let net = |i: usize| Net {
+            genesis: devnet.genesis.to_toml_string(),
+            home: vec![stations.addrs[i].to_string()],
+            _stations: common::Stations {
+                handles: Vec::new(),
+                addrs: Vec::new(),
+                dirs: Vec::new(),
+            },
+        };
+        let (da, db) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        let alice = Node::start(config(&net(home), da.path()), &pa).expect("alice");
+        let bob = Node::start(config(&net(payer_home), db.path()), &pb).expect("bob");
+        alice
+            .register_push_token(PushPlatform::Fcm, "alice-token")
+            .await
+            .expect("registered");
+        // The home station asks alice's committee to watch her payments for it.
+        let members: Vec<usize> = (0..6)
+            .filter(|&i| {
+                let id = devnet.witness(i).expect("witness").id;
+                devnet.genesis.epoch0().committee(&alice_id).contains(&id)
+            })
+            .collect();
+        let watching = |i: usize| {
+            let handle = stations.handles[i].clone().expect("station");
+            async move {
+                handle
+                    .status()
+                    .await
+                    .expect("status")
+                    .metrics
+                    .watched_accounts
+            }
+        };
+        wait_for("alice's committee watching for her home station", || {
+            let members = members.clone();
+            let watching = &watching;
+            async move {
+                for i in members {
+                    if watching(i).await != 1 {
+                        return false;
+                    }
+                }
+                true
+            }
+        })
+        .await;
+
+        bob.send(&alice_id.to_hex(), 3_000).await.expect("bob pays");
+        let pushed = |i: usize| recorders[i].0.lock().map(|s| s.clone()).unwrap_or_default();
+        wait_for("the push from alice's home station", || {
+            let got = pushed(home);
+            async move { !got.is_empty() }
+        })
+        .await;
+        // Every member sends the certificate on; the home station pushes once, and no
+        // other station holds the token.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            pushed(home),
+            vec![(PushPlatform::Fcm, "alice-token".to_string())]
+        );
+        for i in (0..6).filter(|&i| i != home) {
+            assert!(pushed(i).is_empty(), "station {i} pushed");
+        }
+        alice.stop();
+        bob.stop();
+    })
+    .await
+    .expect("bounded");
+}

@@ -477,7 +477,7 @@ fn write_key_file(path: &Path, bytes: &[u8]) -> Result<(), StationError> {
 pub fn metrics_line(status: &NetStatus) -> String {
     let m = &status.metrics;
     format!(
-        "metrics peers={} witnesses_known={} reservations={} circuits={} poc_requests_in={} poc_requests_out={} poc_bytes_in={} poc_bytes_out={} certified={} refused={} pushes={} handovers_requested={}",
+        "metrics peers={} witnesses_known={} reservations={} circuits={} poc_requests_in={} poc_requests_out={} poc_bytes_in={} poc_bytes_out={} certified={} refused={} pushes={} handovers_requested={} watched_accounts={} certificates_relayed={}",
         status.connected.len(),
         status.known_witnesses,
         m.reservations,
@@ -489,7 +489,9 @@ pub fn metrics_line(status: &NetStatus) -> String {
         m.certified,
         m.refused,
         m.pushes_sent,
-        m.handovers_requested
+        m.handovers_requested,
+        m.watched_accounts,
+        m.certificates_relayed
     )
 }
 

@@ -114,6 +114,10 @@ pub struct NetMetrics {
     pub pushes_sent: u64,
     /// Handover reports asked of old committee members (stations, after an epoch change).
     pub handovers_requested: u64,
+    /// Accounts whose payments this station sends on to their phone's home station.
+    pub watched_accounts: u64,
+    /// Certificates sent on to a watching home station.
+    pub certificates_relayed: u64,
     /// Batches of attestation requests answered with one root signature (witnesses).
     pub attest_batches: u64,
     /// Requests answered in those batches.
@@ -657,6 +661,11 @@ struct Service<S: WitnessStore> {
     /// Push tokens of the phones that registered here, with their registration time
     /// (stations).
     push_tokens: HashMap<AccountId, (u64, super::push::PushPlatform, String)>,
+    /// Committee members: the home station to send each account's incoming payments to
+    /// (from its phone's signed registration), with the registration's time.
+    watchers: HashMap<AccountId, (u64, PeerId)>,
+    /// Certificates already sent on to a watching home station (each goes once).
+    relayed: HashSet<Hash>,
     /// Certificates already pushed for.
     pushed: HashSet<crate::crypto::Hash>,
     broadcaster: Option<crate::broadcast::Broadcaster>,
@@ -779,6 +788,8 @@ impl<S: WitnessStore> Service<S> {
             epochs: std::collections::BTreeMap::new(),
             handover_fetches: HashMap::new(),
             push_tokens: HashMap::new(),
+            watchers: HashMap::new(),
+            relayed: HashSet::new(),
             pushed: HashSet::new(),
             broadcaster,
             overlay_peers: HashMap::new(),
@@ -1020,6 +1031,7 @@ impl<S: WitnessStore> Service<S> {
                     metrics: NetMetrics {
                         poc_bytes_in: self.bytes.bytes_in(),
                         poc_bytes_out: self.bytes.bytes_out(),
+                        watched_accounts: self.watchers.len() as u64,
                         ..self.metrics
                     },
                 });
@@ -1380,6 +1392,7 @@ impl<S: WitnessStore> Service<S> {
         let Op::Send { to, .. } = &cert.block.body.op else {
             return;
         };
+        self.relay_to_watcher(to, cert);
         let Some(pusher) = self.config.station.as_ref().and_then(|s| s.push.clone()) else {
             return;
         };
@@ -1401,43 +1414,95 @@ impl<S: WitnessStore> Service<S> {
         if !self.is_station() {
             return Response::Error("not a station".into());
         }
-        if !reg.verify() {
-            return Response::Error("push registration not signed by its account".into());
+        if let Err(refusal) = check_push_registration(&reg) {
+            return refusal;
         }
         let account = reg.account();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        if reg.timestamp_ms > now.saturating_add(PUSH_CLOCK_SKEW_MS) {
-            return Response::Error("push registration from the future: check the clock".into());
-        }
-        let held = self.push_tokens.get(&account);
-        if let Some((time, platform, token)) = held {
-            if *time >= reg.timestamp_ms {
-                // A replay of what is held is harmless; an older change is refused, so
-                // the phone learns that it did not take effect.
-                return if (*platform, token.as_str()) == (reg.platform, reg.token.as_str()) {
-                    Response::Ack
-                } else {
-                    Response::Error("a newer push registration is held".into())
-                };
-            }
+        let held = self
+            .push_tokens
+            .get(&account)
+            .map(|(time, platform, token)| {
+                let same = (*platform, token.as_str()) == (reg.platform, reg.token.as_str());
+                (*time, same)
+            });
+        match replaces(held, reg.timestamp_ms) {
+            Err(refusal) => return refusal,
+            Ok(false) => return Response::Ack,
+            Ok(true) => {}
         }
         if reg.token.is_empty() {
             self.push_tokens.remove(&account);
-            return Response::Ack;
+        } else {
+            make_room(&mut self.push_tokens, &account);
+            self.push_tokens
+                .insert(account, (reg.timestamp_ms, reg.platform, reg.token.clone()));
         }
-        if self.push_tokens.len() >= MAX_PUSH_TOKENS && !self.push_tokens.contains_key(&account) {
-            // Full: some registration makes room, in constant time (a phone registers
-            // again each time it goes to the background, so an evicted one comes back).
-            let evicted = self.push_tokens.keys().next().copied();
-            if let Some(evicted) = evicted {
-                self.push_tokens.remove(&evicted);
+        self.watch_at_committee(&reg);
+        Response::Ack
+    }
+
+    /// A phone's home station asks the account's committee members to send it the
+    /// certificates of payments to the account: they learn every such payment (the
+    /// collecting station distributes to the recipient's committee), the home station
+    /// may not. Sent again with each new registration, so it follows epoch changes.
+    fn watch_at_committee(&mut self, reg: &super::push::PushRegistration) {
+        let me = self.me();
+        for member in self.epoch.committee(&reg.account()) {
+            if Some(member) == me {
+                continue;
+            }
+            if let Some(peer) = self.records.get(&member).map(|r| r.peer_id) {
+                let rid = self.send(&peer, Request::WatchPayments(Box::new(reg.clone())));
+                self.outbound.insert(rid, Pending::Push);
             }
         }
-        self.push_tokens
-            .insert(account, (reg.timestamp_ms, reg.platform, reg.token));
+    }
+
+    /// A home station's watch request (committee members): kept if signed by the account's
+    /// key and newer than the one held; an empty token stops the watch.
+    fn watch_payments(&mut self, home: PeerId, reg: super::push::PushRegistration) -> Response {
+        if !self.is_station() {
+            return Response::Error("not a station".into());
+        }
+        if let Err(refusal) = check_push_registration(&reg) {
+            return refusal;
+        }
+        let account = reg.account();
+        let held = self
+            .watchers
+            .get(&account)
+            .map(|(time, peer)| (*time, *peer == home));
+        match replaces(held, reg.timestamp_ms) {
+            Err(refusal) => return refusal,
+            Ok(false) => return Response::Ack,
+            Ok(true) => {}
+        }
+        if reg.token.is_empty() {
+            self.watchers.remove(&account);
+        } else {
+            make_room(&mut self.watchers, &account);
+            self.watchers.insert(account, (reg.timestamp_ms, home));
+        }
         Response::Ack
+    }
+
+    /// Sends a payment's certificate to the home station watching its recipient (once).
+    fn relay_to_watcher(&mut self, to: &AccountId, cert: &Certificate) {
+        let Some((_, home)) = self.watchers.get(to).copied() else {
+            return;
+        };
+        if home == *self.swarm.local_peer_id() {
+            return;
+        }
+        if self.relayed.len() >= MAX_PUSHED {
+            self.relayed.clear();
+        }
+        if !self.relayed.insert(cert.block_hash()) {
+            return;
+        }
+        self.metrics.certificates_relayed += 1;
+        let rid = self.send(&home, Request::Certificate(Box::new(cert.clone())));
+        self.outbound.insert(rid, Pending::Push);
     }
 
     // ---- inbox and head queries (stations) --------------------------------------------
@@ -1757,6 +1822,10 @@ impl<S: WitnessStore> Service<S> {
             }
             Request::RegisterPush(registration) => {
                 let response = self.register_push(*registration);
+                self.respond(channel, response);
+            }
+            Request::WatchPayments(registration) => {
+                let response = self.watch_payments(peer, *registration);
                 self.respond(channel, response);
             }
             Request::Records(records) => {
@@ -2477,6 +2546,52 @@ impl<S: WitnessStore> Service<S> {
                 self.on_relay_server(event)
             }
             other => log::trace!("swarm event: {other:?}"),
+        }
+    }
+}
+
+/// A push registration's signature and clock; `Err` is the refusal to answer.
+fn check_push_registration(reg: &super::push::PushRegistration) -> Result<(), Response> {
+    if !reg.verify() {
+        return Err(Response::Error(
+            "push registration not signed by its account".into(),
+        ));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    if reg.timestamp_ms > now.saturating_add(PUSH_CLOCK_SKEW_MS) {
+        return Err(Response::Error(
+            "push registration from the future: check the clock".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a registration made at `time` replaces what is held (`held`: its time and
+/// whether it says the same): `Ok(true)` it does, `Ok(false)` a replay of what is held
+/// (harmless, acknowledged), `Err` an older change (refused, so the sender learns that it
+/// did not take effect).
+fn replaces(held: Option<(u64, bool)>, time: u64) -> Result<bool, Response> {
+    match held {
+        Some((held_time, same)) if held_time >= time => {
+            if same {
+                Ok(false)
+            } else {
+                Err(Response::Error("a newer push registration is held".into()))
+            }
+        }
+        _ => Ok(true),
+    }
+}
+
+/// Full maps of registrations make room for `account`, in constant time (a phone registers
+/// again each time it goes to the background, so an evicted one comes back).
+fn make_room<V>(map: &mut HashMap<AccountId, V>, account: &AccountId) {
+    if map.len() >= MAX_PUSH_TOKENS && !map.contains_key(account) {
+        let evicted = map.keys().next().copied();
+        if let Some(evicted) = evicted {
+            map.remove(&evicted);
         }
     }
 }

@@ -74,6 +74,10 @@ pub enum Request {
     /// Collector → member of the account's committee in the next epoch: a handover report
     /// of the epoch before, toward its takeover (answered with `Ack`).
     Handover(Box<Handover>),
+    /// Home station → member of the account's committee: the phone's signed push
+    /// registration; send me the certificates of payments to this account, so that I can
+    /// wake the phone (an empty token: stop). Answered with `Ack`.
+    WatchPayments(Box<super::push::PushRegistration>),
 }
 
 /// The answer to a [`Request`].
@@ -351,6 +355,9 @@ impl Request {
             Request::Handover(h) => {
                 w.u8(10).bytes(&h.encode());
             }
+            Request::WatchPayments(reg) => {
+                w.u8(11).bytes(&reg.encode());
+            }
         }
         w.finish()
     }
@@ -382,6 +389,9 @@ impl Request {
             },
             10 => Request::Handover(Box::new(Handover::decode(
                 r.bytes("handover", MAX_HANDOVER_LEN)?,
+            )?)),
+            11 => Request::WatchPayments(Box::new(super::push::PushRegistration::decode(
+                r.bytes("push registration", super::push::MAX_REGISTRATION_LEN)?,
             )?)),
             tag => {
                 return Err(DecodeError::UnknownTag {

@@ -102,7 +102,8 @@ fn all_messages() -> (Vec<Request>, Vec<Response>) {
         Request::Head(account),
         Request::Records(vec![record.clone()]),
         Request::Broadcast(vec![1, 2, 3]),
-        Request::RegisterPush(Box::new(push)),
+        Request::RegisterPush(Box::new(push.clone())),
+        Request::WatchPayments(Box::new(push)),
         Request::HandoverRequest { account, epoch: 3 },
         Request::Handover(Box::new(handover.clone())),
     ];
