@@ -1415,7 +1415,7 @@ impl<S: WitnessStore> Service<S> {
             return Response::Error("not a station".into());
         }
         if let Err(refusal) = check_push_registration(&reg) {
-            return refusal;
+            return Response::Error(refusal);
         }
         let account = reg.account();
         let held = self
@@ -1426,7 +1426,7 @@ impl<S: WitnessStore> Service<S> {
                 (*time, same)
             });
         match replaces(held, reg.timestamp_ms) {
-            Err(refusal) => return refusal,
+            Err(refusal) => return Response::Error(refusal),
             Ok(false) => return Response::Ack,
             Ok(true) => {}
         }
@@ -1465,7 +1465,7 @@ impl<S: WitnessStore> Service<S> {
             return Response::Error("not a station".into());
         }
         if let Err(refusal) = check_push_registration(&reg) {
-            return refusal;
+            return Response::Error(refusal);
         }
         let account = reg.account();
         let held = self
@@ -1473,7 +1473,7 @@ impl<S: WitnessStore> Service<S> {
             .get(&account)
             .map(|(time, peer)| (*time, *peer == home));
         match replaces(held, reg.timestamp_ms) {
-            Err(refusal) => return refusal,
+            Err(refusal) => return Response::Error(refusal),
             Ok(false) => return Response::Ack,
             Ok(true) => {}
         }
@@ -2550,20 +2550,16 @@ impl<S: WitnessStore> Service<S> {
     }
 }
 
-/// A push registration's signature and clock; `Err` is the refusal to answer.
-fn check_push_registration(reg: &super::push::PushRegistration) -> Result<(), Response> {
+/// A push registration's signature and clock; `Err` is why it is refused.
+fn check_push_registration(reg: &super::push::PushRegistration) -> Result<(), String> {
     if !reg.verify() {
-        return Err(Response::Error(
-            "push registration not signed by its account".into(),
-        ));
+        return Err("push registration not signed by its account".into());
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     if reg.timestamp_ms > now.saturating_add(PUSH_CLOCK_SKEW_MS) {
-        return Err(Response::Error(
-            "push registration from the future: check the clock".into(),
-        ));
+        return Err("push registration from the future: check the clock".into());
     }
     Ok(())
 }
@@ -2572,13 +2568,13 @@ fn check_push_registration(reg: &super::push::PushRegistration) -> Result<(), Re
 /// whether it says the same): `Ok(true)` it does, `Ok(false)` a replay of what is held
 /// (harmless, acknowledged), `Err` an older change (refused, so the sender learns that it
 /// did not take effect).
-fn replaces(held: Option<(u64, bool)>, time: u64) -> Result<bool, Response> {
+fn replaces(held: Option<(u64, bool)>, time: u64) -> Result<bool, String> {
     match held {
         Some((held_time, same)) if held_time >= time => {
             if same {
                 Ok(false)
             } else {
-                Err(Response::Error("a newer push registration is held".into()))
+                Err("a newer push registration is held".into())
             }
         }
         _ => Ok(true),
