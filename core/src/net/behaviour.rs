@@ -54,7 +54,17 @@ impl Behaviour {
                 .with_interval(timers.identify_interval)
                 .with_push_listen_addr_updates(station.is_some()),
         );
-        let ping = ping::Behaviour::new(ping::Config::new().with_interval(timers.ping_interval));
+        // Phones watch their held connections with the hold heartbeat at the profile's
+        // keep-alive interval, so libp2p ping (whose first failure is silent) runs rarely
+        // there; stations ping at their own (long) interval.
+        let (ping_interval, heartbeat) = match station {
+            Some(_) => (timers.ping_interval, None),
+            None => (
+                super::hold::PHONE_PING_INTERVAL.max(timers.ping_interval),
+                Some(super::hold::Heartbeat::every(timers.ping_interval)),
+            ),
+        };
+        let ping = ping::Behaviour::new(ping::Config::new().with_interval(ping_interval));
 
         let mut kad_config = kad::Config::new(KAD_PROTOCOL);
         if station.is_none() {
@@ -118,7 +128,7 @@ impl Behaviour {
             relay_server: relay_server.into(),
             relay_client,
             dcutr: config.dcutr.then(|| dcutr::Behaviour::new(peer_id)).into(),
-            hold: Hold::default(),
+            hold: Hold::new(heartbeat),
             poc,
         }
     }

@@ -5,8 +5,9 @@
 //!   whose first key-exchange group is the hybrid post-quantum X25519MLKEM768. No Noise.
 //! - Behaviours: identify, ping, kad (server on stations, pinned client on phones),
 //!   AutoNAT v2 (server on stations, client where configured), relay (server on stations,
-//!   client everywhere), DCUtR, connection limits, `/zeropole/hold/1` (a phone holds its
-//!   home-station connection on purpose, [`hold`]) and `/zeropole/poc/1` request-response
+//!   client everywhere), DCUtR, connection limits, `/zeropole/hold/2` (a phone holds its
+//!   home-station connection on purpose and watches it with a heartbeat, [`hold`]) and
+//!   `/zeropole/poc/1` request-response
 //!   ([`wire`]).
 //! - Protocol logic stays in the sans-IO layers: a station runs a [`crate::poc::Collector`]
 //!   per submitted block and a [`crate::poc::WitnessNode`] for its witness duty; this

@@ -406,7 +406,7 @@ fn build_swarm(
 ) -> Result<Swarm<Behaviour>, NetError> {
     let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
     let idle = config.timers.idle_timeout;
-    // Phones keep their connections (and NAT mappings) alive with their ping; a station
+    // Phones keep their connections (and NAT mappings) alive with their heartbeat; a station
     // does not ping its phones, but its links to other stations must outlive QUIC's idle
     // timeout (a phone that pings more often never lets the station's connection idle,
     // so this wakes no phone).
