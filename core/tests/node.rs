@@ -42,6 +42,21 @@ struct Net {
     _stations: common::Stations,
 }
 
+impl Net {
+    /// A network whose stations the test runs itself, reached through `home`.
+    fn on(devnet: &Devnet, home: &[libp2p::Multiaddr]) -> Net {
+        Net {
+            genesis: devnet.genesis.to_toml_string(),
+            home: home.iter().map(|a| a.to_string()).collect(),
+            _stations: common::Stations {
+                handles: Vec::new(),
+                addrs: Vec::new(),
+                dirs: Vec::new(),
+            },
+        }
+    }
+}
+
 async fn devnet(phrases: &[&str]) -> Net {
     let allocations: Vec<_> = phrases
         .iter()
@@ -562,15 +577,7 @@ async fn full_reports_its_relay_reservations_and_background_failures_are_events(
                 .await
                 .expect("external");
         }
-        let net = Net {
-            genesis: devnet.genesis.to_toml_string(),
-            home: stations.addrs[..2].iter().map(|a| a.to_string()).collect(),
-            _stations: common::Stations {
-                handles: Vec::new(),
-                addrs: Vec::new(),
-                dirs: Vec::new(),
-            },
-        };
+        let net = Net::on(&devnet, &stations.addrs[..2]);
         let da = tempfile::tempdir().expect("dir");
         let mut cfg = config(&net, da.path());
         cfg.policy.full_entry_ms = 0;
@@ -662,15 +669,7 @@ async fn pause_and_stop_close_the_connection_at_once() {
         let allocations = vec![(keys(&pa).public_key().clone(), FUNDS)];
         let devnet = Devnet::generate_for(10, 4, &allocations, None).expect("devnet");
         let stations = start_stations(&devnet, |_| {}).await;
-        let net = Net {
-            genesis: devnet.genesis.to_toml_string(),
-            home: stations.addrs[..2].iter().map(|a| a.to_string()).collect(),
-            _stations: common::Stations {
-                handles: Vec::new(),
-                addrs: Vec::new(),
-                dirs: Vec::new(),
-            },
-        };
+        let net = Net::on(&devnet, &stations.addrs[..2]);
         let alone = station_peers(&stations, 0).await;
         let da = tempfile::tempdir().expect("dir");
         // Active holds its first home station, station 0.
@@ -733,15 +732,7 @@ async fn a_home_station_outside_both_committees_still_wakes_its_phone() {
         })
         .await;
         let payer_home = (home + 1) % 6;
-        let net = |i: usize| Net {
-            genesis: devnet.genesis.to_toml_string(),
-            home: vec![stations.addrs[i].to_string()],
-            _stations: common::Stations {
-                handles: Vec::new(),
-                addrs: Vec::new(),
-                dirs: Vec::new(),
-            },
-        };
+        let net = |i: usize| Net::on(&devnet, &stations.addrs[i..=i]);
         let (da, db) = (
             tempfile::tempdir().expect("dir"),
             tempfile::tempdir().expect("dir"),

@@ -1411,12 +1411,6 @@ impl<S: WitnessStore> Service<S> {
     /// A phone's push-token registration (stations): kept if signed by the account's key
     /// and newer than the one held.
     fn register_push(&mut self, reg: super::push::PushRegistration) -> Response {
-        if !self.is_station() {
-            return Response::Error("not a station".into());
-        }
-        if let Err(refusal) = check_push_registration(&reg) {
-            return Response::Error(refusal);
-        }
         let account = reg.account();
         let held = self
             .push_tokens
@@ -1425,10 +1419,8 @@ impl<S: WitnessStore> Service<S> {
                 let same = (*platform, token.as_str()) == (reg.platform, reg.token.as_str());
                 (*time, same)
             });
-        match replaces(held, reg.timestamp_ms) {
-            Err(refusal) => return Response::Error(refusal),
-            Ok(false) => return Response::Ack,
-            Ok(true) => {}
+        if let Admission::Answer(answer) = self.admit_registration(&reg, held) {
+            return answer;
         }
         if reg.token.is_empty() {
             self.push_tokens.remove(&account);
@@ -1439,6 +1431,27 @@ impl<S: WitnessStore> Service<S> {
         }
         self.watch_at_committee(&reg);
         Response::Ack
+    }
+
+    /// What registrations of both kinds pass (stations only, signed by the account's key,
+    /// not from the future, newer than what is held, `held` being its time and whether it
+    /// says the same).
+    fn admit_registration(
+        &self,
+        reg: &super::push::PushRegistration,
+        held: Option<(u64, bool)>,
+    ) -> Admission {
+        if !self.is_station() {
+            return Admission::Answer(Response::Error("not a station".into()));
+        }
+        if let Err(refusal) = check_push_registration(reg) {
+            return Admission::Answer(Response::Error(refusal));
+        }
+        match replaces(held, reg.timestamp_ms) {
+            Err(refusal) => Admission::Answer(Response::Error(refusal)),
+            Ok(false) => Admission::Answer(Response::Ack),
+            Ok(true) => Admission::Apply,
+        }
     }
 
     /// A phone's home station asks the account's committee members to send it the
@@ -1461,21 +1474,13 @@ impl<S: WitnessStore> Service<S> {
     /// A home station's watch request (committee members): kept if signed by the account's
     /// key and newer than the one held; an empty token stops the watch.
     fn watch_payments(&mut self, home: PeerId, reg: super::push::PushRegistration) -> Response {
-        if !self.is_station() {
-            return Response::Error("not a station".into());
-        }
-        if let Err(refusal) = check_push_registration(&reg) {
-            return Response::Error(refusal);
-        }
         let account = reg.account();
         let held = self
             .watchers
             .get(&account)
             .map(|(time, peer)| (*time, *peer == home));
-        match replaces(held, reg.timestamp_ms) {
-            Err(refusal) => return Response::Error(refusal),
-            Ok(false) => return Response::Ack,
-            Ok(true) => {}
+        if let Admission::Answer(answer) = self.admit_registration(&reg, held) {
+            return answer;
         }
         if reg.token.is_empty() {
             self.watchers.remove(&account);
@@ -2548,6 +2553,14 @@ impl<S: WitnessStore> Service<S> {
             other => log::trace!("swarm event: {other:?}"),
         }
     }
+}
+
+/// Whether a registration is to be applied, or answered at once.
+enum Admission {
+    /// Apply it.
+    Apply,
+    /// Answer this (a refusal, or `Ack` for a replay of what is held).
+    Answer(Response),
 }
 
 /// A push registration's signature and clock; `Err` is why it is refused.
