@@ -10,7 +10,9 @@ use libp2p::Multiaddr;
 pub struct Timers {
     /// Idle connections are closed after this (QUIC uses the smaller of both sides).
     pub idle_timeout: Duration,
-    /// Ping interval (keep-alive).
+    /// The keep-alive interval: a station's libp2p ping; a phone's hold heartbeat on its
+    /// held connections ([`super::hold`]; phones then ping only hourly). QUIC's own
+    /// keep-alive follows it.
     pub ping_interval: Duration,
     /// Identify re-run interval.
     pub identify_interval: Duration,
