@@ -34,9 +34,9 @@ use zeropole_core::crypto::{AccountId, KeyPair};
 use zeropole_core::ledger::{AccountState, BlockBody, DmappId, EpochRules, Op};
 use zeropole_core::poc::{
     quorum, security_bits, AttestReply, AttestRequest, BatchAttestation, BatchReply, Certificate,
-    Epoch, MemoryWitnessStore, VerifiedRoots, Witness, WitnessId, WitnessNode,
+    Epoch, MemoryWitnessStore, VerifiedRoots, Witness, WitnessNode,
 };
-use zeropole_core::sim::{genesis_state, sim_key};
+use zeropole_core::sim::{genesis_state, sim_key, sim_members};
 
 /// DESIGN.md §11: blocks per core-second with batched attestations.
 const BATCHED_TARGET: f64 = 20_000.0;
@@ -52,16 +52,7 @@ struct Setup {
 }
 
 fn setup(n: usize, wallets: usize) -> Result<Setup, String> {
-    let members: Vec<(Witness, KeyPair)> = (0..n)
-        .map(|i| {
-            let keys = sim_key(i);
-            let witness = Witness {
-                id: WitnessId(keys.public_key().account_id().0),
-                public_key: keys.public_key().clone(),
-            };
-            (witness, keys)
-        })
-        .collect();
+    let members = sim_members(0..n);
     let rules = EpochRules {
         epoch: 0,
         min_amount: 10,

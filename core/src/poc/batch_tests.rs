@@ -12,7 +12,7 @@ use crate::poc::{
     Attestation, AttestationProof, Certificate, CertificateError, Epoch, VerifiedRoots,
     ATTESTATION_VERSION, CERTIFICATE_VERSION,
 };
-use crate::sim::sim_key;
+use crate::sim::{sim_key, sim_members};
 
 fn statement(i: u64) -> Statement {
     Statement {
@@ -263,16 +263,7 @@ struct Net {
 }
 
 fn net(blocks: usize) -> Net {
-    let members: Vec<(Witness, KeyPair)> = (0..7)
-        .map(|i| {
-            let keys = sim_key(710 + i);
-            let witness = Witness {
-                id: WitnessId(keys.public_key().account_id().0),
-                public_key: keys.public_key().clone(),
-            };
-            (witness, keys)
-        })
-        .collect();
+    let members = sim_members(710..717);
     let rules = EpochRules {
         epoch: 3,
         min_amount: 1,

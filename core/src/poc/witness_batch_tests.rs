@@ -8,7 +8,7 @@ use crate::ledger::{AccountState, BlockBody, DmappId, EpochRules, Op};
 use crate::poc::{
     Certificate, CertificateOutcome, Epoch, MemoryWitnessStore, VerifiedRoots, Witness, WitnessId,
 };
-use crate::sim::{genesis_state, sim_key};
+use crate::sim::{genesis_state, sim_key, sim_members};
 use crate::store::{SqliteWitnessStore, Store};
 
 /// Four witnesses (every committee is all four, q = 3) and `wallets` funded wallets.
@@ -20,16 +20,7 @@ struct Fixture {
 }
 
 fn fixture(wallets: usize) -> Fixture {
-    let members: Vec<(Witness, KeyPair)> = (0..4)
-        .map(|i| {
-            let keys = sim_key(800 + i);
-            let witness = Witness {
-                id: WitnessId(keys.public_key().account_id().0),
-                public_key: keys.public_key().clone(),
-            };
-            (witness, keys)
-        })
-        .collect();
+    let members = sim_members(800..804);
     let rules = EpochRules {
         epoch: 0,
         min_amount: 1,

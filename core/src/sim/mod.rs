@@ -214,6 +214,13 @@ pub fn sim_witnesses(count: usize) -> (Vec<KeyPair>, Vec<Witness>) {
     sim_witnesses_at((0..count).collect())
 }
 
+/// Simulated witnesses with the pool keys at `indices`, each beside its key (tests and
+/// benchmarks that sign as committee members).
+pub fn sim_members(indices: impl IntoIterator<Item = usize>) -> Vec<(Witness, KeyPair)> {
+    let (keys, witnesses) = sim_witnesses_at(indices.into_iter().collect());
+    witnesses.into_iter().zip(keys).collect()
+}
+
 /// Simulated witnesses with the pool keys at `indices`.
 pub fn sim_witnesses_at(indices: Vec<usize>) -> (Vec<KeyPair>, Vec<Witness>) {
     let keys: Vec<KeyPair> = indices.into_iter().map(sim_key).collect();
